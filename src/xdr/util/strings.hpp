@@ -1,0 +1,36 @@
+#pragma once
+// String helpers with no xdrpartner knowledge: splitting, case, URL and form encoding, GUIDs.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace xdr::util {
+
+std::vector<std::string_view> split(std::string_view text, char sep);
+std::string_view trim(std::string_view text);
+std::string to_lower(std::string_view text);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view text, std::string_view prefix);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string url_encode(std::string_view text);
+// application/x-www-form-urlencoded: as url_encode, but a space becomes '+'.
+std::string form_encode(std::string_view text);
+// Decodes %XX (and '+' as space when `plus_as_space`); nullopt on a malformed escape.
+std::optional<std::string> url_decode(std::string_view text, bool plus_as_space = true);
+
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+// Parses "a=1&b=2"; nullopt on a malformed escape. Keys keep their order; duplicates are kept.
+std::optional<FormFields> parse_form(std::string_view body);
+std::string encode_form(const FormFields& fields);
+// First value of `key`, if present.
+std::optional<std::string> form_get(const FormFields& fields, std::string_view key);
+
+// 8-4-4-4-12 hexadecimal, any case.
+bool is_guid(std::string_view text);
+
+} // namespace xdr::util

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include <xdr/util/base64.hpp>
+#include <xdr/util/json.hpp>
+#include <xdr/util/random.hpp>
+#include <xdr/util/strings.hpp>
+#include <xdr/util/time.hpp>
+
+using namespace xdr::util;
+
+TEST(Base64, RoundTripsAllLengths) {
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(base64url_decode(base64url_encode(bytes)), bytes);
+    EXPECT_EQ(base64_decode(base64_encode(bytes)), bytes);
+    bytes += static_cast<char>(i * 37);
+  }
+}
+
+TEST(Base64, KnownVectorsAndRejections) {
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+  EXPECT_FALSE(base64url_decode("ab+c"));
+  EXPECT_FALSE(base64url_decode("abc="));
+  EXPECT_FALSE(base64url_decode("a"));
+  EXPECT_FALSE(base64url_decode("-_9")); // non-zero leftover bits
+  // The thumbprint example from Microsoft's certificate-credentials page.
+  EXPECT_EQ(base64url_encode(*hex_decode("84E05C1D98BCE3A5421D225B140B36E86A3D5534")), "hOBcHZi846VCHSJbFAs26Go9VTQ");
+}
+
+TEST(Strings, FormEncodingRoundTrip) {
+  FormFields f{{"scope", "https://api.security.microsoft.com/.default"}, {"a b", "c&d=e+f"}};
+  std::string enc = encode_form(f);
+  EXPECT_EQ(enc, "scope=https%3A%2F%2Fapi.security.microsoft.com%2F.default&a+b=c%26d%3De%2Bf");
+  EXPECT_EQ(parse_form(enc), f);
+  EXPECT_FALSE(parse_form("a=%zz"));
+  EXPECT_FALSE(parse_form("a=%4"));
+  EXPECT_TRUE(is_guid("8ee8fdad-f234-4243-8f3b-15c294843740"));
+  EXPECT_FALSE(is_guid("8ee8fdad-f234-4243-8f3b-15c29484374"));
+}
+
+TEST(Time, Rfc3339AndHttpDate) {
+  auto tp = parse_rfc3339("2020-09-06T14:46:57.0733333Z");
+  ASSERT_TRUE(tp);
+  EXPECT_EQ(format_rfc3339(*tp), "2020-09-06T14:46:57.0733333Z");
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2020-09-06T14:46:57.29Z"), 7, true), "2020-09-06T14:46:57.29Z");
+  EXPECT_EQ(to_unix(*parse_rfc3339("1970-01-02T00:00:00+01:00")), 82800);
+  EXPECT_FALSE(parse_rfc3339("2020-13-06T14:46:57Z"));
+  EXPECT_FALSE(parse_rfc3339("yesterday"));
+  EXPECT_EQ(format_http_date(from_unix(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(to_unix(*parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")), 784111777);
+  EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"));
+  EXPECT_EQ(format_entra_timestamp(from_unix(1452304932)), "2016-01-09 02:02:12Z");
+  EXPECT_EQ(parse_iso_duration("P7D")->count(), 7 * 86400);
+  EXPECT_EQ(parse_iso_duration("P1DT2H30M")->count(), 86400 + 2 * 3600 + 1800);
+  EXPECT_FALSE(parse_iso_duration("P"));
+  EXPECT_FALSE(parse_iso_duration("7D"));
+}
+
+TEST(Random, DeterministicStreams) {
+  DeterministicRng a(7, "tenant-1"), b(7, "tenant-1"), c(7, "tenant-2");
+  EXPECT_EQ(a.guid(), b.guid());
+  EXPECT_NE(a.guid(), c.guid());
+  EXPECT_TRUE(is_guid(a.guid()));
+}
+
+TEST(Json, ParseDescribesNonJson) {
+  auto r = parse_json("<!DOCTYPE html><html>500</html>", "the token response");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "the token response is not valid JSON (received an HTML page)");
+  EXPECT_EQ(r.error().kind, xdr::ErrorKind::invalid_response);
+}
