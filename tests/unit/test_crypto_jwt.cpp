@@ -24,10 +24,10 @@ TEST(Crypto, DeterministicKeysAreDeterministicAndWork) {
 
 TEST(Crypto, CertificatesAndPkcs12) {
   auto ca_key = crypto::RsaPrivateKey::generate(2048);
-  auto ca = crypto::make_certificate(ca_key, {"test CA", 30, true, {}, {}});
+  auto ca = crypto::make_certificate(ca_key, {.common_name = "test CA", .valid_days = 30, .is_ca = true});
   ASSERT_TRUE(ca);
   auto leaf_key = crypto::RsaPrivateKey::generate(2048);
-  auto leaf = crypto::make_certificate(leaf_key, {"localhost", 30, false, {"localhost"}, {"127.0.0.1"}}, &ca_key, &*ca);
+  auto leaf = crypto::make_certificate(leaf_key, {.common_name = "localhost", .valid_days = 30, .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}}, &ca_key, &*ca);
   ASSERT_TRUE(leaf);
   EXPECT_EQ(leaf->thumbprint_sha1().size(), 20u);
   EXPECT_EQ(leaf->thumbprint_sha256().size(), 32u);

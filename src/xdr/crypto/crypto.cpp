@@ -375,13 +375,19 @@ Result<Certificate> make_certificate(const RsaPrivateKey& subject_key, const Cer
   X509* cert = X509_new();
   auto owned = own(cert);
   X509_set_version(cert, 2);
-  std::string serial = random_bytes(16);
+  std::string serial = options.serial.empty() ? random_bytes(16) : options.serial;
   serial[0] = static_cast<char>(static_cast<unsigned char>(serial[0]) & 0x7F);
-  BIGNUM* sn = BN_bin2bn(reinterpret_cast<const unsigned char*>(serial.data()), 16, nullptr);
+  BIGNUM* sn = BN_bin2bn(reinterpret_cast<const unsigned char*>(serial.data()), static_cast<int>(serial.size()), nullptr);
   BN_to_ASN1_INTEGER(sn, X509_get_serialNumber(cert));
   BN_free(sn);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), static_cast<long>(options.valid_days) * 86400);
+  if (options.not_before) {
+    time_t nb = static_cast<time_t>(util::to_unix(*options.not_before));
+    ASN1_TIME_set(X509_getm_notBefore(cert), nb);
+    ASN1_TIME_set(X509_getm_notAfter(cert), nb + static_cast<time_t>(options.valid_days) * 86400);
+  } else {
+    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert), static_cast<long>(options.valid_days) * 86400);
+  }
   X509_set_pubkey(cert, subject_key.raw());
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,

@@ -101,6 +101,8 @@ struct CertificateOptions {
   bool is_ca = false;
   std::vector<std::string> dns_names; // subjectAltName DNS entries
   std::vector<std::string> ip_addresses; // subjectAltName IP entries
+  std::string serial;                      // big-endian bytes; random when empty
+  std::optional<util::TimePoint> not_before; // now - 1 h when unset
 };
 
 // Self-signed when `issuer` is null.
