@@ -1,0 +1,207 @@
+#include <emulator/service.hpp>
+
+#include <thread>
+
+#include <xdr/util/strings.hpp>
+#include <xdr/util/time.hpp>
+
+namespace xdr::emulator {
+namespace {
+
+bool secret_field(std::string_view k) {
+  return k == "client_secret" || k == "client_assertion" || k == "assertion" || k == "code" || k == "password" ||
+         k == "access_token" || k == "refresh_token" || k == "id_token";
+}
+
+Json masked_fields(const util::FormFields& fields) {
+  Json out = Json::object();
+  for (const auto& [k, v] : fields) out[k] = secret_field(k) ? Json("***") : Json(v);
+  return out;
+}
+
+} // namespace
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json; charset=utf-8");
+}
+
+bool is_loopback(const std::string& addr) {
+  return addr == "127.0.0.1" || addr == "::1" || addr == "::ffff:127.0.0.1" || util::istarts_with(addr, "127.");
+}
+
+// ---- request log ----
+
+void RequestLog::add(LoggedRequest entry) {
+  std::lock_guard lock(m_mutex);
+  entry.seq = m_next++;
+  m_entries.push_back(std::move(entry));
+  while (m_entries.size() > k_cap) m_entries.pop_front();
+}
+
+Json RequestLog::to_json(uint64_t since) const {
+  std::lock_guard lock(m_mutex);
+  Json arr = Json::array();
+  for (const auto& e : m_entries) {
+    if (e.seq <= since) continue;
+    arr.push_back({{"seq", e.seq}, {"time", e.time}, {"method", e.method}, {"path", e.path}, {"query", e.query},
+                   {"form", e.form}, {"headers", e.headers}, {"route", e.route}, {"tenant", e.tenant},
+                   {"status", e.status}, {"remote", e.remote}});
+  }
+  return {{"requests", arr}, {"next", m_next}};
+}
+
+void RequestLog::clear() {
+  std::lock_guard lock(m_mutex);
+  m_entries.clear();
+}
+
+// ---- fault rules ----
+
+Json FaultRule::to_json() const {
+  Json j = {{"id", id},       {"route", route},        {"tenant", tenant}, {"method", method},
+            {"remaining", remaining}, {"status", status}, {"delay_ms", delay_ms}, {"drop", drop}, {"hits", hits}};
+  if (retry_after) j["retry_after"] = *retry_after;
+  if (!body.empty()) j["body"] = body;
+  return j;
+}
+
+uint64_t FaultRules::add(FaultRule rule) {
+  std::lock_guard lock(m_mutex);
+  rule.id = m_next++;
+  m_rules.push_back(rule);
+  return rule.id;
+}
+
+std::optional<FaultRule> FaultRules::take(std::string_view route, std::string_view path, std::string_view tenant,
+                                          std::string_view method) {
+  std::lock_guard lock(m_mutex);
+  for (auto& r : m_rules) {
+    if (r.remaining == 0) continue;
+    bool route_ok = r.route.empty() || r.route == "*" || r.route == route ||
+                    (route.size() > r.route.size() && route.substr(0, r.route.size()) == r.route &&
+                     route[r.route.size()] == '_') ||
+                    (!r.route.empty() && r.route[0] == '/' && path.substr(0, r.route.size()) == r.route);
+    if (!route_ok) continue;
+    if (!r.tenant.empty() && !util::iequals(r.tenant, tenant)) continue;
+    if (!r.method.empty() && !util::iequals(r.method, method)) continue;
+    if (r.remaining > 0) --r.remaining;
+    ++r.hits;
+    return r;
+  }
+  return std::nullopt;
+}
+
+Json FaultRules::to_json() const {
+  std::lock_guard lock(m_mutex);
+  Json arr = Json::array();
+  for (const auto& r : m_rules) arr.push_back(r.to_json());
+  return arr;
+}
+
+void FaultRules::clear() {
+  std::lock_guard lock(m_mutex);
+  m_rules.clear();
+}
+
+bool FaultRules::remove(uint64_t id) {
+  std::lock_guard lock(m_mutex);
+  return std::erase_if(m_rules, [id](const FaultRule& r) { return r.id == id; }) > 0;
+}
+
+// ---- routes ----
+
+Route classify(std::string_view method, std::string_view path) {
+  (void)method;
+  if (path.substr(0, 11) == "/_emulator/" || path == "/_emulator") return {"control", ""};
+  if (path.substr(0, 5) == "/api/") return {"api", ""};
+  if (path.substr(0, 6) == "/v1.0/" || path.substr(0, 6) == "/beta/") return {"graph", ""};
+  if (path == "/common/discovery/instance") return {"instance", "common"};
+  auto parts = util::split(path.substr(path.empty() ? 0 : 1), '/');
+  if (parts.size() < 2) return {"other", ""};
+  std::string tenant(parts[0]);
+  std::string rest(path.substr(1 + parts[0].size()));
+  if (rest == "/oauth2/token") return {"token_v1", tenant};
+  if (rest == "/oauth2/v2.0/token") return {"token_v2", tenant};
+  if (rest == "/.well-known/openid-configuration") return {"openid_v1", tenant};
+  if (rest == "/v2.0/.well-known/openid-configuration") return {"openid_v2", tenant};
+  if (rest == "/discovery/keys") return {"keys_v1", tenant};
+  if (rest == "/discovery/v2.0/keys") return {"keys_v2", tenant};
+  if (rest == "/oauth2/authorize") return {"authorize_v1", tenant};
+  if (rest == "/v2.0/adminconsent") return {"adminconsent_v2", tenant};
+  if (rest == "/adminconsent") return {"adminconsent_legacy", tenant};
+  return {"other", tenant};
+}
+
+void Emulator::Impl::install_routes() {
+  // Fault rules apply before routing: "the next N calls of route R answer S", delays, drops.
+  server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    Route route = classify(req.method, req.path);
+    if (route.name == "control") return httplib::Server::HandlerResponse::Unhandled;
+    std::string tenant = route.tenant;
+    auto rule = faults.take(route.name, req.path, tenant, req.method);
+    if (!rule) return httplib::Server::HandlerResponse::Unhandled;
+    if (rule->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rule->delay_ms));
+    if (rule->drop) {
+      // Promise a body, then fail to write it: the client sees the connection die mid-response.
+      res.set_header("X-Emulator-Fault", std::to_string(rule->id));
+      res.set_content_provider(
+          1024, "application/json", [](size_t, size_t, httplib::DataSink&) { return false; }, nullptr);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (rule->status == 0) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = rule->status;
+    res.set_header("X-Emulator-Fault", std::to_string(rule->id));
+    if (rule->retry_after) res.set_header("Retry-After", std::to_string(*rule->retry_after));
+    if (!rule->body.empty()) {
+      res.set_content(rule->body, "application/json; charset=utf-8");
+    } else {
+      res.set_content(fault_body(route.name, rule->status, rule->retry_after), "application/json; charset=utf-8");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  // The request log: what every client sent, secrets masked.
+  server->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    Route route = classify(req.method, req.path);
+    if (route.name == "control") return;
+    LoggedRequest e;
+    e.time = util::format_rfc3339(now());
+    e.method = req.method;
+    e.path = req.path;
+    e.query = Json::object();
+    for (const auto& [k, v] : req.params) e.query[k] = secret_field(k) ? Json("***") : Json(v);
+    e.form = Json::object();
+    if (util::istarts_with(req.get_header_value("Content-Type"), "application/x-www-form-urlencoded")) {
+      if (auto f = util::parse_form(req.body)) e.form = masked_fields(*f);
+    }
+    e.headers = Json::object();
+    for (const char* h : {"Content-Type", "User-Agent", "client-request-id", "x-client-SKU", "x-client-sku",
+                          "x-client-VER", "x-ms-lib-capability", "x-ms-client-request-id"}) {
+      if (req.has_header(h)) e.headers[util::to_lower(h)] = req.get_header_value(h);
+    }
+    if (req.has_header("Authorization")) {
+      std::string a = req.get_header_value("Authorization");
+      e.headers["authorization"] = a.substr(0, a.find(' ')) + " ***";
+    }
+    e.route = route.name;
+    e.tenant = route.tenant;
+    e.status = res.status;
+    e.remote = req.remote_addr;
+    log.add(std::move(e));
+  });
+
+  // Errors httplib raises itself (bad request line, body too large, no route) in the service's dialect.
+  server->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    Route route = classify(req.method, req.path);
+    if (res.status == 413) res.status = 400;
+    res.set_content(fault_body(route.name, res.status, std::nullopt), "application/json; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+
+  install_entra_routes();
+  install_control_routes();
+}
+
+} // namespace xdr::emulator

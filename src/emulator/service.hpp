@@ -1,0 +1,110 @@
+#pragma once
+// Internals shared by the route files: the running state, the request log, fault rules.
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+
+#include <httplib.h>
+
+#include <emulator/directory.hpp>
+#include <emulator/emulator.hpp>
+
+namespace xdr::emulator {
+
+struct LoggedRequest {
+  uint64_t seq = 0;
+  std::string time;
+  std::string method;
+  std::string path;
+  Json query;   // secrets masked
+  Json form;    // secrets masked
+  Json headers; // allow-listed
+  std::string route;
+  std::string tenant; // path tenant segment
+  int status = 0;
+  std::string remote;
+};
+
+class RequestLog {
+public:
+  void add(LoggedRequest entry);
+  Json to_json(uint64_t since) const;
+  void clear();
+
+private:
+  mutable std::mutex m_mutex;
+  std::deque<LoggedRequest> m_entries;
+  uint64_t m_next = 1;
+  static constexpr size_t k_cap = 200'000;
+};
+
+struct FaultRule {
+  uint64_t id = 0;
+  std::string route;  // route name ("token", "openid", "keys", ...) or a path prefix starting with '/'
+  std::string tenant; // path tenant segment or tenant id; empty: any
+  std::string method; // empty: any
+  int64_t remaining = 1; // -1: unlimited
+  int status = 0;        // 0: no status (delay only)
+  std::optional<int64_t> retry_after;
+  std::string body;   // empty: the route's dialect
+  int64_t delay_ms = 0;
+  bool drop = false;  // close the connection mid-response
+  uint64_t hits = 0;
+  Json to_json() const;
+};
+
+class FaultRules {
+public:
+  uint64_t add(FaultRule rule);
+  // The first rule matching the request, with its count decremented.
+  std::optional<FaultRule> take(std::string_view route, std::string_view path, std::string_view tenant,
+                                std::string_view method);
+  Json to_json() const;
+  void clear();
+  bool remove(uint64_t id);
+
+private:
+  mutable std::mutex m_mutex;
+  std::vector<FaultRule> m_rules;
+  uint64_t m_next = 1;
+};
+
+struct Route {
+  std::string name;   // "token", "token_v1", "openid", ...
+  std::string tenant; // the path's tenant segment when the route has one
+};
+Route classify(std::string_view method, std::string_view path);
+
+struct Emulator::Impl {
+  EmulatorOptions options;
+  std::unique_ptr<Directory> dir;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  int port = 0;
+  std::string scheme;
+  std::string ca_path;
+  std::string state_dir;
+  std::map<std::string, std::string> secret_files;
+  RequestLog log;
+  FaultRules faults;
+  std::mutex jti_mutex;
+  std::map<std::string, int64_t> seen_jti; // jti -> expiry (unix)
+
+  util::TimePoint now() const;
+  // "https://127.0.0.1:PORT", or the Host the client used when it is one of our names.
+  std::string base_url(const httplib::Request& req) const;
+
+  void install_routes();
+  void install_entra_routes();
+  void install_control_routes();
+};
+
+// The body of an injected fault or an httplib-level error, in the dialect of the route.
+std::string fault_body(std::string_view route, int status, std::optional<int64_t> retry_after);
+
+// Helpers for handlers.
+void send_json(httplib::Response& res, int status, const Json& body);
+bool is_loopback(const std::string& addr);
+
+} // namespace xdr::emulator
