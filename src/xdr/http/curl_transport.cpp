@@ -102,7 +102,7 @@ Error map_error(const Request& request, const TransportOptions& options, const s
   };
 
   if (f.too_large || f.code == CURLE_FILESIZE_EXCEEDED)
-    return make(ErrorKind::transport, "the response is larger than the limit of " +
+    return Error(ErrorKind::transport, what + ": " + "the response is larger than the limit of " +
                                           std::to_string(options.max_response_bytes) +
                                           " bytes and was aborted; request smaller pages or raise the limit "
                                           "(TransportOptions::max_response_bytes)");
