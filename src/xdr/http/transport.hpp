@@ -39,6 +39,7 @@ struct Response {
   Headers headers;
   std::string body;
   std::string http_version; // "1.1", "2"
+  int retries = 0;          // retries a RetryTransport made before this response (0: first attempt)
 };
 
 struct TransportOptions {
