@@ -73,7 +73,7 @@ void Emulator::Impl::install_control_routes() {
     for (const auto& [id, a] : dir->apps) apps.push_back(app_json(a));
     for (const auto& k : dir->keys) keys.push_back(k->kid);
     send_json(res, 200, {{"seed", dir->seed}, {"tenants", tenants}, {"apps", apps}, {"keys", keys},
-                         {"signing_kid", dir->signing_key()->kid}, {"clock_offset_seconds", dir->clock_offset_seconds},
+                         {"signing_kid", dir->signing_key()->kid}, {"clock_offset_seconds", dir->clock_offset_seconds.load()},
                          {"now", util::format_rfc3339(now())}});
   }));
 
@@ -220,11 +220,9 @@ void Emulator::Impl::install_control_routes() {
   s.Post("/_emulator/clock", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
-    std::unique_lock lock(dir->mutex);
     if (body->contains("offset_seconds")) dir->clock_offset_seconds = (*body)["offset_seconds"].get<int64_t>();
     if (body->contains("advance_seconds")) dir->clock_offset_seconds += (*body)["advance_seconds"].get<int64_t>();
-    lock.unlock();
-    send_json(res, 200, {{"offset_seconds", dir->clock_offset_seconds}, {"now", util::format_rfc3339(now())}});
+    send_json(res, 200, {{"offset_seconds", dir->clock_offset_seconds.load()}, {"now", util::format_rfc3339(now())}});
   }));
 
   // Fault rules: {"route": "token", "tenant": "...", "count": 2, "status": 429, "retry_after": 3,

@@ -3,6 +3,7 @@
 // tenants with their consents (service principals and granted roles), and the signing keys.
 // Loaded from a scenario (JSON) and changed at run time through the control API.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -97,7 +98,7 @@ public:
   std::map<std::string, std::string> domain_index; // lower-case domain -> tenant id
   std::vector<std::shared_ptr<const SigningKey>> keys; // published; keys.back() signs
   int key_generation = 0;
-  int64_t clock_offset_seconds = 0;
+  std::atomic<int64_t> clock_offset_seconds{0}; // read without the lock (Impl::now)
   TokenSettings token;
   Json scenario; // as loaded, for data generation
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,12 +93,7 @@ std::pair<std::string, int> parse_listen(const std::string& listen) {
 } // namespace
 
 util::TimePoint Emulator::Impl::now() const {
-  int64_t off;
-  {
-    std::shared_lock lock(dir->mutex);
-    off = dir->clock_offset_seconds;
-  }
-  return std::chrono::system_clock::now() + std::chrono::seconds(off);
+  return std::chrono::system_clock::now() + std::chrono::seconds(dir->clock_offset_seconds.load());
 }
 
 std::string Emulator::Impl::base_url(const httplib::Request& req) const {
@@ -205,6 +201,9 @@ Status Emulator::start() {
     im.port = port;
   }
   im.thread = std::thread([&im] { im.server->listen_after_bind(); });
+  // stop() is a no-op until the server runs: wait for it, so start() then stop() cannot hang.
+  for (int i = 0; i < 5000 && !im.server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!im.server->is_running()) return fail(ErrorKind::config, "the server did not start listening");
   return {};
 }
 
