@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <xdr/auth/auth_client.hpp>
+#include <xdr/auth/persistent_cache.hpp>
 #include <xdr/util/strings.hpp>
 
 #include "auth_test_support.hpp"
@@ -116,4 +117,32 @@ TEST(AuthClient, PersistentCachePathIsChecked) {
   ASSERT_TRUE(ok) << ok.error().message;
   ASSERT_TRUE((*ok)->get_token(tst::k_tenant_a, "mde"));
   EXPECT_EQ(tst::file_mode(o.persistent_cache_path), 0600u);
+}
+
+TEST(AuthClient, LoadedTokensObeyTheAllowList) {
+  tst::TempDir dir;
+  const std::string path = dir.file("tokens.json");
+  auto clock = std::make_shared<tst::FakeClock>();
+  auto store = PersistentTokenStore::open(path, clock).value();
+  for (const char* tenant : {tst::k_tenant_a, tst::k_tenant_b}) {
+    PersistedToken p{"https://login.microsoftonline.com", tenant, tst::k_client_id, "https://api.security.microsoft.com", {}};
+    p.token.value = Secret(std::string("file-token-") + tenant);
+    p.token.expires_on = clock->now() + std::chrono::seconds(3600);
+    ASSERT_TRUE(store->save({p}));
+  }
+  auto transport = issuing_transport();
+  auto cred = std::make_shared<ClientSecretCredential>(tst::k_client_id, Secret(tst::k_secret));
+  AuthClientOptions o;
+  o.clock = clock;
+  o.persistent_cache_path = path;
+  o.allowed_tenants = {tst::k_tenant_a};
+  auto client = AuthClient::create(cred, transport, o).value();
+  auto a = client->get_token(tst::k_tenant_a, "xdr");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->value().reveal(), std::string("file-token-") + tst::k_tenant_a);
+  EXPECT_EQ(client->cache().size(), 1u);
+  auto b = client->get_token(tst::k_tenant_b, "xdr");
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().message.find("allow-list"), std::string::npos);
+  EXPECT_EQ(transport->count(), 0u);
 }

@@ -73,6 +73,12 @@ TEST(AuthTokenCache, HitAfterFirstFetch) {
   EXPECT_EQ(second->token.get(), first->token.get());
   EXPECT_FALSE(second->refresh_error);
   EXPECT_EQ(f.transport->count(), 1u);
+  // peek never fetches.
+  EXPECT_TRUE(cache.peek(req(tst::k_tenant_a)));
+  EXPECT_FALSE(cache.peek(req(tst::k_tenant_b)));
+  f.clock->advance(std::chrono::seconds(3400));
+  EXPECT_FALSE(cache.peek(req(tst::k_tenant_a)));
+  EXPECT_EQ(f.transport->count(), 1u);
 }
 
 TEST(AuthTokenCache, TenantsResourcesClientsAndHostsNeverMix) {

@@ -7,6 +7,11 @@ namespace xdr::auth {
 AuthClient::AuthClient(std::shared_ptr<TokenClient> client, AuthClientOptions options)
     : m_client(std::move(client)), m_options(std::move(options)) {
   std::shared_ptr<TokenClient> fetcher_client = m_client;
+  // Tokens loaded from a file must pass the same tenant checks as requested ones.
+  m_options.cache.accept_persisted = [fetcher_client](const TokenRequest& r) {
+    return r.authority_host == fetcher_client->authority_host() && r.client_id == fetcher_client->client_id() &&
+           fetcher_client->check_tenant(r.tenant).has_value();
+  };
   m_cache = std::make_unique<TokenCache>(
       [fetcher_client](const TokenRequest& r) { return fetcher_client->request_token(r.tenant, r.resource, r.endpoint); },
       m_options.cache);
@@ -44,10 +49,15 @@ Result<std::unique_ptr<AuthClient>> AuthClient::from_environment(const Environme
 
 Result<TokenResult> AuthClient::get(std::string_view tenant, std::string_view resource,
                                     std::optional<EndpointVersion> endpoint, bool force) {
-  XDR_TRY(m_client->check_tenant(tenant));
   XDR_TRY_ASSIGN(std::string_view uri, resolve_resource_view(resource, m_client->cloud()));
   TokenRequest request{m_client->authority_host(), tenant, m_client->client_id(), uri,
                        endpoint.value_or(m_options.default_endpoint), force};
+  // Warm path first: a fresh token can only be cached for a tenant that passed the checks below
+  // (loaded tokens are filtered by the same checks).
+  if (!force) {
+    if (auto hit = m_cache->peek(request)) return std::move(*hit);
+  }
+  XDR_TRY(m_client->check_tenant(tenant));
   return m_cache->get_token(request);
 }
 

@@ -3,6 +3,7 @@
 // Private to src/xdr/auth.
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace xdr::auth::detail {
@@ -27,11 +28,48 @@ inline uint64_t cs_hash(std::string_view s, uint64_t h = 14695981039346656037ull
   return h;
 }
 
+// Equal ignoring ASCII case; exact matches (the common case) take the memcmp path.
 inline bool ci_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  if (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0) return true;
   for (size_t i = 0; i < a.size(); ++i)
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
+}
+
+// Lower-cases the ASCII letters in the 8 bytes of `w` at once (bytes >= 0x80 are left alone).
+inline uint64_t swar_lower(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ull;
+  const uint64_t heptets = w & (0x7f * ones);
+  const uint64_t ge_a = heptets + ((0x80 - 'A') * ones); // high bit set when byte >= 'A'
+  const uint64_t gt_z = heptets + ((0x7f - 'Z') * ones); // high bit set when byte > 'Z'
+  const uint64_t upper = ge_a & ~gt_z & ~w & (0x80 * ones);
+  return w | (upper >> 2);
+}
+
+// A fast 64-bit hash of `s` (8 bytes per step), continuing from `h`; `fold_case` hashes the
+// ASCII-lower-cased bytes. Not for hostile-input hash tables: keys here come from configuration.
+inline uint64_t fast_hash(std::string_view s, uint64_t h, bool fold_case) {
+  constexpr uint64_t k = 0x9E3779B97F4A7C15ull;
+  const char* p = s.data();
+  size_t n = s.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (fold_case) w = swar_lower(w);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    if (fold_case) w = swar_lower(w);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+  }
+  return (h ^ s.size()) * k;
 }
 
 struct CiHash {

@@ -33,15 +33,12 @@ uint64_t mix(uint64_t h) {
   return h;
 }
 
+// Only tenant and resource feed the hash: a process normally has one authority host and one client
+// ID, so hashing them would cost time and separate nothing. Equality still compares all four.
 KeyView make_key(const TokenRequest& r) {
   KeyView k{r.authority_host, r.tenant, r.client_id, r.resource, 0};
-  uint64_t h = detail::ci_hash(k.host);
-  h = detail::cs_hash("\x1f", h);
-  h = detail::ci_hash(k.tenant, h);
-  h = detail::cs_hash("\x1f", h);
-  h = detail::ci_hash(k.client, h);
-  h = detail::cs_hash("\x1f", h);
-  h = detail::cs_hash(k.resource, h);
+  uint64_t h = detail::fast_hash(k.tenant, 0x243F6A8885A308D3ull, true);
+  h = detail::fast_hash(k.resource, h, false);
   k.hash = mix(h);
   return k;
 }
@@ -172,9 +169,26 @@ struct TokenCache::Impl {
     for (auto& p : *loaded) {
       if (!usable(p.token, now)) continue;
       TokenRequest r{p.authority_host, p.tenant, p.client_id, p.resource};
+      if (options.accept_persisted && !options.accept_persisted(r)) continue;
       auto entry = find_or_insert(make_key(r));
       write_token(*entry, std::make_shared<const AccessToken>(std::move(p.token)));
     }
+  }
+
+  // The warm path: a shared lock, one lookup, one shared_ptr copy, no allocation.
+  std::optional<TokenResult> peek(const KeyView& key) {
+    std::shared_ptr<const AccessToken> token;
+    {
+      Shard& s = shard_for(key.hash);
+      std::shared_lock lock(s.mutex);
+      auto it = s.map.find(key);
+      if (it == s.map.end()) return std::nullopt;
+      Entry& e = **it->second;
+      token = e.token;
+      if (!e.referenced.load(std::memory_order_relaxed)) e.referenced.store(true, std::memory_order_relaxed);
+    }
+    if (token && fresh(*token, options.clock->now())) return TokenResult{std::move(token), true, std::nullopt};
+    return std::nullopt;
   }
 
   Result<TokenResult> slow_path(const TokenRequest& request, const KeyView& key);
@@ -268,22 +282,14 @@ TokenCache::TokenCache(TokenFetcher fetch, TokenCacheOptions options)
 
 TokenCache::~TokenCache() = default;
 
+std::optional<TokenResult> TokenCache::peek(const TokenRequest& request) const {
+  return m_impl->peek(make_key(request));
+}
+
 Result<TokenResult> TokenCache::get_token(const TokenRequest& request) {
   const KeyView key = make_key(request);
   if (!request.force_refresh) {
-    std::shared_ptr<const AccessToken> token;
-    {
-      Shard& s = m_impl->shard_for(key.hash);
-      std::shared_lock lock(s.mutex);
-      auto it = s.map.find(key);
-      if (it != s.map.end()) {
-        Entry& e = **it->second;
-        token = e.token;
-        if (!e.referenced.load(std::memory_order_relaxed)) e.referenced.store(true, std::memory_order_relaxed);
-      }
-    }
-    if (token && m_impl->fresh(*token, m_impl->options.clock->now()))
-      return TokenResult{std::move(token), true, std::nullopt};
+    if (auto hit = m_impl->peek(key)) return std::move(*hit);
   }
   return m_impl->slow_path(request, key);
 }

@@ -49,6 +49,8 @@ struct TokenCacheOptions {
   std::function<void(const TokenRequest&, const Error&)> on_refresh_failure;
   // Optional file store: loaded at construction, written after each fetched token.
   std::shared_ptr<PersistentTokenStore> persistent;
+  // Which loaded tokens to keep (e.g. only allowed tenants); empty: all unexpired ones.
+  std::function<bool(const TokenRequest&)> accept_persisted;
   // Called when loading or writing the persistent store fails (the cache keeps working in memory).
   std::function<void(const Error&)> on_persistence_error;
 };
@@ -66,6 +68,8 @@ public:
   // After an error carrying retry_after, the key is not fetched again before that time: the
   // remembered error (or the usable old token) is returned instead.
   Result<TokenResult> get_token(const TokenRequest& request);
+  // The cached token when it is fresh; never fetches, never waits for a fetch.
+  std::optional<TokenResult> peek(const TokenRequest& request) const;
 
   // Forgets the token of one key (e.g. the API rejected it); the Retry-After memory stays.
   void invalidate(const TokenRequest& request);
