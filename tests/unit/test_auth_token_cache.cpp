@@ -331,3 +331,14 @@ TEST(AuthTokenCache, ForceRefreshAndInvalidate) {
   EXPECT_EQ(value_of(cache.get_token(req(tst::k_tenant_a))), "tok-3");
   EXPECT_EQ(f.transport->count(), 3u);
 }
+
+TEST(AuthTokenCache, ShortLivedTokensAreReusedForHalfTheirLifetime) {
+  Fixture f("", 120); // an emulator handing out 2-minute tokens
+  TokenCache cache(f.fetcher(), f.options());
+  EXPECT_EQ(value_of(cache.get_token(req(tst::k_tenant_a))), "tok-1");
+  f.clock->advance(59s);
+  EXPECT_EQ(value_of(cache.get_token(req(tst::k_tenant_a))), "tok-1");
+  f.clock->advance(1s);
+  EXPECT_EQ(value_of(cache.get_token(req(tst::k_tenant_a))), "tok-2");
+  EXPECT_EQ(f.transport->count(), 2u);
+}

@@ -168,6 +168,7 @@ Json to_json(const PersistedToken& p) {
       {"access_token", p.token.value.reveal()},
       {"expires_on", util::to_unix(p.token.expires_on)},
   };
+  if (p.token.obtained_on != util::TimePoint{}) j["obtained_on"] = util::to_unix(p.token.obtained_on);
   if (p.token.refresh_on) j["refresh_on"] = util::to_unix(*p.token.refresh_on);
   if (p.token.not_before) j["not_before"] = util::to_unix(*p.token.not_before);
   if (p.token.ext_expires_on) j["ext_expires_on"] = util::to_unix(*p.token.ext_expires_on);
@@ -198,6 +199,7 @@ std::optional<PersistedToken> from_json(const Json& j) {
   p.token.value = Secret(std::move(*token));
   p.token.expires_on = util::from_unix(*expires);
   if (auto t = str("token_type")) p.token.token_type = *t;
+  if (auto v = num("obtained_on")) p.token.obtained_on = util::from_unix(*v);
   if (auto v = num("refresh_on")) p.token.refresh_on = util::from_unix(*v);
   if (auto v = num("not_before")) p.token.not_before = util::from_unix(*v);
   if (auto v = num("ext_expires_on")) p.token.ext_expires_on = util::from_unix(*v);

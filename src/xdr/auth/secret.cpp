@@ -10,6 +10,8 @@
 
 #include <openssl/crypto.h>
 
+#include <xdr/crypto/crypto.hpp>
+
 namespace xdr::auth {
 
 void wipe_string(std::string& s) noexcept {
@@ -42,7 +44,7 @@ Secret::~Secret() { wipe(); }
 
 void Secret::wipe() noexcept { wipe_string(m_value); }
 
-bool operator==(const Secret& a, const Secret& b) { return a.m_value == b.m_value; }
+bool operator==(const Secret& a, const Secret& b) { return crypto::equal_ct(a.m_value, b.m_value); }
 
 void PrintTo(const Secret& s, std::ostream* os) { *os << "[secret, " << s.size() << " bytes]"; }
 

@@ -102,8 +102,13 @@ struct TokenCache::Impl {
 
   Shard& shard_for(uint64_t hash) { return shards[(hash >> 40) % shards.size()]; }
 
+  // Short-lived tokens (an emulator's 2-minute tokens) would never be fresh with a 5-minute
+  // margin, so the margin is at most half the token's lifetime when that is known.
   bool fresh(const AccessToken& t, util::TimePoint now) const {
-    if (now + options.refresh_before_expiry >= t.expires_on) return false;
+    util::TimePoint::duration margin = options.refresh_before_expiry;
+    if (t.obtained_on != util::TimePoint{} && t.expires_on > t.obtained_on)
+      margin = std::min(margin, (t.expires_on - t.obtained_on) / 2);
+    if (now + margin >= t.expires_on) return false;
     return !t.refresh_on || now < *t.refresh_on;
   }
   bool usable(const AccessToken& t, util::TimePoint now) const { return now + options.min_usable_lifetime < t.expires_on; }

@@ -91,6 +91,7 @@ Result<AccessToken> parse_token_response(std::string_view body, util::TimePoint 
     token.expires_on = util::from_unix(*expires_on);
   else
     return fail(ErrorKind::invalid_response, "the token response has neither expires_in nor expires_on");
+  token.obtained_on = now;
   if (refresh_in) token.refresh_on = now + std::chrono::seconds(*refresh_in);
   if (not_before) token.not_before = util::from_unix(*not_before);
   if (ext_expires_in) token.ext_expires_on = now + std::chrono::seconds(*ext_expires_in);

@@ -29,6 +29,7 @@ struct AccessToken {
   Secret value;
   std::string token_type = "Bearer";
   util::TimePoint expires_on;
+  util::TimePoint obtained_on{};                 // when it was received (epoch when unknown)
   std::optional<util::TimePoint> refresh_on;     // now + refresh_in, when the service sent it
   std::optional<util::TimePoint> not_before;     // not_before, when sent (v1)
   std::optional<util::TimePoint> ext_expires_on; // now + ext_expires_in, when sent
