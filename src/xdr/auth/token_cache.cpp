@@ -54,7 +54,7 @@ struct KeyEqual {
 };
 
 struct Entry {
-  Entry(const KeyView& k)
+  explicit Entry(const KeyView& k)
       : host(k.host), tenant(k.tenant), client(k.client), resource(k.resource), hash(k.hash) {}
   KeyView key() const { return KeyView{host, tenant, client, resource, hash}; }
 
