@@ -108,7 +108,7 @@ TEST_F(TokenValidatorTest, MultiTenantWithCommonMetadataAcceptsAnyTenant) {
 TEST_F(TokenValidatorTest, AllowedTenantsUseEachTenantsOwnMetadata) {
   entra.serve(k_other_tenant, TokenVersion::v1, Json::array({jwk(test_key(3), "k3")}));
   options.expected_tenant.reset();
-  options.allowed_tenants = std::set<std::string>{k_tenant, k_other_tenant};
+  options.allowed_tenants = std::set<std::string, std::less<>>{k_tenant, k_other_tenant};
   ASSERT_TRUE(validate(v1_token()));
   ASSERT_TRUE(validate(sign(v1_claims(*clock, k_other_tenant), test_key(3), "k3")));
   EXPECT_EQ(entra.count(KeyStore::metadata_url(k_authority, k_other_tenant, TokenVersion::v1)), 1u);
@@ -362,7 +362,7 @@ TEST_F(TokenValidatorTest, RejectsUnsupportedVersion) {
 }
 
 TEST_F(TokenValidatorTest, RejectsUntrustedApp) {
-  options.allowed_app_ids = std::set<std::string>{"22222222-2222-2222-2222-222222222222"};
+  options.allowed_app_ids = std::set<std::string, std::less<>>{"22222222-2222-2222-2222-222222222222"};
   auto r = validate(v1_token());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Reason::untrusted_app);
@@ -527,7 +527,7 @@ TEST_F(TokenValidatorTest, BadOptionsAreProgrammingErrors) {
   options.expected_tenant = "contoso.onmicrosoft.com";
   EXPECT_THROW(validator(), Fatal);
   options.expected_tenant = util::to_lower(k_tenant);
-  options.allowed_tenants = std::set<std::string>{"common"};
+  options.allowed_tenants = std::set<std::string, std::less<>>{"common"};
   EXPECT_THROW(validator(), Fatal);
 }
 

@@ -30,7 +30,8 @@ const EVP_MD* sha256_md() {
   return md;
 }
 
-// Per-thread verification contexts for the last few keys used on this thread. A context is
+// Per-thread verification contexts for the last few keys used on this thread (and a reusable
+// SHA-256 context). A verification context is
 // initialised once (EVP_PKEY_CTX_new_from_pkey + verify_init costs about a fifth of an RSA-2048
 // verify) and holds its own reference to the key, so it stays valid after the key set is replaced.
 class VerifyContexts {
@@ -40,6 +41,18 @@ public:
   VerifyContexts& operator=(const VerifyContexts&) = delete;
   ~VerifyContexts() {
     for (auto& slot : m_slots) EVP_PKEY_CTX_free(slot.ctx);
+    EVP_MD_CTX_free(m_digest);
+  }
+
+  // SHA-256 of `data` into `out` (32 bytes) with this thread's reusable digest context.
+  bool sha256(std::string_view data, unsigned char* out) {
+    if (!m_digest) m_digest = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    bool ok = m_digest && EVP_DigestInit_ex2(m_digest, sha256_md(), nullptr) == 1 &&
+              EVP_DigestUpdate(m_digest, data.data(), data.size()) == 1 &&
+              EVP_DigestFinal_ex(m_digest, out, &len) == 1 && len == 32;
+    if (!ok) ERR_clear_error();
+    return ok;
   }
 
   EVP_PKEY_CTX* get(const SigningKey& key) {
@@ -76,6 +89,7 @@ private:
   };
   std::array<Slot, 8> m_slots{};
   size_t m_next = 0;
+  EVP_MD_CTX* m_digest = nullptr;
 };
 
 thread_local VerifyContexts t_verify_contexts;
@@ -103,9 +117,20 @@ std::string string_member(const Json& object, const char* name) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// "authority|tenant|ver", ASCII-lowercased, built with one allocation (it is on the warm path).
 std::string source_key(std::string_view authority, std::string_view tenant, TokenVersion version) {
   while (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
-  return util::to_lower(authority) + '|' + util::to_lower(tenant) + '|' + std::string(to_string(version));
+  std::string key;
+  key.reserve(authority.size() + tenant.size() + 5);
+  auto append_lower = [&](std::string_view text) {
+    for (char ch : text) key += (ch >= 'A' && ch <= 'Z') ? char(ch - 'A' + 'a') : ch;
+  };
+  append_lower(authority);
+  key += '|';
+  append_lower(tenant);
+  key += '|';
+  key += to_string(version);
+  return key;
 }
 
 std::string first_line(std::string_view text) {
@@ -124,16 +149,12 @@ Error fetch_error(ErrorKind kind, std::string message) {
 bool SigningKey::verify_rs256(std::string_view signing_input, std::string_view signature) const {
   if (!public_key.valid()) return false;
   if (id == 0) return public_key.verify(crypto::SignatureAlg::rs256, signing_input, signature);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(signing_input.data(), signing_input.size(), digest, &digest_len, sha256_md(), nullptr) != 1) {
-    ERR_clear_error();
-    return false;
-  }
+  unsigned char digest[32];
+  if (!t_verify_contexts.sha256(signing_input, digest)) return false;
   EVP_PKEY_CTX* ctx = t_verify_contexts.get(*this);
   if (!ctx) return false;
   int rc = EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(), digest,
-                           digest_len);
+                           sizeof digest);
   if (rc != 1) {
     t_verify_contexts.drop(id);
     ERR_clear_error();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <simdjson.h>
 
@@ -84,10 +85,12 @@ std::string join_views(const Views& parts, std::string_view sep) {
 
 std::string format_time(util::TimePoint tp) { return util::format_rfc3339(tp, 0); }
 
-// Keys of one object, checked for duplicates (JSON parsers disagree on which duplicate wins).
-bool has_duplicate_keys(Views& keys) {
-  std::sort(keys.begin(), keys.end());
-  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+// Records that member `bit` was seen; false when it was seen before. JSON parsers disagree on
+// which duplicate wins, so a repeated member this validator reads is refused rather than guessed.
+bool first_sighting(uint32_t& seen, uint32_t bit) {
+  if (seen & bit) return false;
+  seen |= bit;
+  return true;
 }
 
 std::optional<std::string_view> as_string(simdjson::dom::element value) {
@@ -152,7 +155,7 @@ TokenValidator::TokenValidator(std::shared_ptr<KeyStore> keys, ValidationOptions
     m_options.expected_tenant = util::to_lower(*m_options.expected_tenant);
   }
   if (m_options.allowed_tenants) {
-    std::set<std::string> lowered;
+    std::set<std::string, std::less<>> lowered;
     for (const auto& t : *m_options.allowed_tenants) {
       if (!util::is_guid(t))
         throw Fatal("ValidationOptions::allowed_tenants entry " + quote(t) + " is not a tenant ID (GUID)");
@@ -191,26 +194,30 @@ ValidationResult TokenValidator::validate(std::string_view token) const {
     simdjson::dom::object object;
     if (t_parser.parse(*header_text).get(doc) != simdjson::SUCCESS || doc.get_object().get(object) != simdjson::SUCCESS)
       return reject(Reason::not_json, "the token's header is not a JSON object");
-    Views keys;
-    bool has_alg = false;
-    bool has_crit = false;
+    uint32_t seen = 0;
+    bool unique = true;
     for (simdjson::dom::key_value_pair field : object) {
-      keys.push_back(field.key);
-      auto value = as_string(field.value);
-      if (field.key == "alg") {
-        has_alg = true;
+      std::string_view k = field.key;
+      if (k == "alg") {
+        unique &= first_sighting(seen, 1);
+        auto value = as_string(field.value);
         header.alg = value ? std::string(*value) : std::string("(not a string)");
-      } else if (field.key == "kid") {
-        if (value) header.kid = std::string(*value);
-      } else if (field.key == "x5t") {
-        if (value) header.x5t = std::string(*value);
-      } else if (field.key == "typ") {
-        if (value) header.typ = std::string(*value);
-      } else if (field.key == "crit") {
-        has_crit = true;
+      } else if (k == "kid") {
+        unique &= first_sighting(seen, 2);
+        if (auto value = as_string(field.value)) header.kid = std::string(*value);
+      } else if (k == "x5t") {
+        unique &= first_sighting(seen, 4);
+        if (auto value = as_string(field.value)) header.x5t = std::string(*value);
+      } else if (k == "typ") {
+        unique &= first_sighting(seen, 8);
+        if (auto value = as_string(field.value)) header.typ = std::string(*value);
+      } else if (k == "crit") {
+        unique &= first_sighting(seen, 16);
       }
     }
-    if (has_duplicate_keys(keys)) return reject(Reason::malformed, "the token's header repeats a member");
+    const bool has_alg = seen & 1;
+    const bool has_crit = seen & 16;
+    if (!unique) return reject(Reason::malformed, "the token's header repeats a member");
     if (!has_alg) return reject(Reason::unsupported_alg, "the token's header has no alg; only RS256 is accepted");
     if (header.alg != "RS256") {
       if (util::iequals(header.alg, "none"))
@@ -234,36 +241,47 @@ ValidationResult TokenValidator::validate(std::string_view token) const {
     simdjson::dom::object object;
     if (t_parser.parse(*payload_text).get(doc) != simdjson::SUCCESS || doc.get_object().get(object) != simdjson::SUCCESS)
       return reject(Reason::not_json, "the token's payload is not a JSON object");
-    Views keys;
+    uint32_t seen = 0;
+    bool unique = true;
     for (simdjson::dom::key_value_pair field : object) {
       std::string_view k = field.key;
-      keys.push_back(k);
       if (k == "aud") {
+        unique &= first_sighting(seen, 1 << 0);
         c.has_aud = true;
         c.aud_ok = as_string_list(field.value, c.aud);
       } else if (k == "iss") {
+        unique &= first_sighting(seen, 1 << 1);
         c.iss = as_string(field.value);
       } else if (k == "tid") {
+        unique &= first_sighting(seen, 1 << 2);
         c.tid = as_string(field.value);
       } else if (k == "ver") {
+        unique &= first_sighting(seen, 1 << 3);
         c.ver = as_string(field.value);
       } else if (k == "appid") {
+        unique &= first_sighting(seen, 1 << 4);
         c.appid = as_string(field.value);
       } else if (k == "azp") {
+        unique &= first_sighting(seen, 1 << 5);
         c.azp = as_string(field.value);
       } else if (k == "oid") {
+        unique &= first_sighting(seen, 1 << 6);
         c.oid = as_string(field.value);
       } else if (k == "scp") {
+        unique &= first_sighting(seen, 1 << 7);
         c.scp = as_string(field.value);
       } else if (k == "exp") {
+        unique &= first_sighting(seen, 1 << 8);
         c.exp = as_number(field.value);
       } else if (k == "nbf") {
+        unique &= first_sighting(seen, 1 << 9);
         c.nbf = as_number(field.value);
       } else if (k == "roles") {
+        unique &= first_sighting(seen, 1 << 10);
         c.roles_ok = as_string_list(field.value, c.roles);
       }
     }
-    if (has_duplicate_keys(keys)) return reject(Reason::malformed, "the token's payload repeats a claim");
+    if (!unique) return reject(Reason::malformed, "the token's payload repeats a claim it is validated on");
     if (!c.roles_ok) return reject(Reason::malformed, "the token's roles claim is not an array of strings");
   }
   TokenVersion version;
@@ -325,7 +343,7 @@ ValidationResult TokenValidator::validate(std::string_view token) const {
   // 7. Audience.
   std::string_view audience;
   for (std::string_view a : c.aud) {
-    if (opt.accepted_audiences.count(std::string(a))) {
+    if (opt.accepted_audiences.count(a)) {
       audience = a;
       break;
     }
@@ -377,7 +395,7 @@ ValidationResult TokenValidator::validate(std::string_view token) const {
   // 9. Client application and permissions.
   std::string_view app_id = version == TokenVersion::v2 ? c.azp.value_or(c.appid.value_or(""))
                                                         : c.appid.value_or(c.azp.value_or(""));
-  if (opt.allowed_app_ids && !opt.allowed_app_ids->count(std::string(app_id)))
+  if (opt.allowed_app_ids && !opt.allowed_app_ids->count(app_id))
     return reject(Reason::untrusted_app, "the token was issued to application " + quote(app_id) +
                                              ", which is not one this service accepts");
   Views missing;

@@ -5,6 +5,7 @@
 // Every rejection carries a Reason code and a sentence saying what to do.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -53,12 +54,12 @@ struct ValidationOptions {
   std::optional<std::string> expected_tenant;
   // When set (tenant GUIDs), tokens from other tenants are untrusted_tenant, and each tenant's own
   // metadata supplies keys. Ignored when expected_tenant is set.
-  std::optional<std::set<std::string>> allowed_tenants;
+  std::optional<std::set<std::string, std::less<>>> allowed_tenants;
   // Whose metadata supplies keys when no tenant is pinned: "common" publishes the issuer templates
   // ("https://sts.windows.net/{tenantid}/", ".../{tenantid}/v2.0") and the keys shared by all tenants.
   std::string metadata_tenant = "common";
   // Required, non-empty: the App ID URI(s) or client ID(s) this service answers to.
-  std::set<std::string> accepted_audiences;
+  std::set<std::string, std::less<>> accepted_audiences;
   // Application roles (the "roles" claim) a token must carry, all of them.
   std::vector<std::string> required_roles;
   // Refuse tokens with neither "roles" nor "scp" even when required_roles is empty (what
@@ -69,7 +70,7 @@ struct ValidationOptions {
   // Entra app-only tokens are 1-3 KB; HTTP servers commonly cap a header line at 8-16 KB.
   size_t max_token_size = 16 * 1024;
   // When set, the client application (appid for v1, azp for v2) must be one of these.
-  std::optional<std::set<std::string>> allowed_app_ids;
+  std::optional<std::set<std::string, std::less<>>> allowed_app_ids;
 };
 
 struct TokenHeader {
