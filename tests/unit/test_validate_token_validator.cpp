@@ -500,6 +500,9 @@ TEST_F(TokenValidatorTest, ExpiredKeysFailClosedWhenTheRefetchFails) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Reason::key_fetch_failed);
   EXPECT_NE(r.error().message.find("HTTP 503"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().to_error().kind, ErrorKind::server);
+  EXPECT_EQ(r.error().to_error().http_status, 503);
+  EXPECT_EQ(r.error().to_error().code, "key_fetch_failed");
 }
 
 TEST_F(TokenValidatorTest, ConcurrentValidationSharesOneFetch) {

@@ -46,6 +46,10 @@ Error ValidationError::to_error() const {
   if (reason == Reason::missing_roles || reason == Reason::untrusted_tenant || reason == Reason::untrusted_app)
     kind = ErrorKind::forbidden;
   Error e(kind, message);
+  if (reason == Reason::key_fetch_failed && key_error) {
+    e.kind = key_error->kind;
+    e.http_status = key_error->http_status;
+  }
   e.code = std::string(to_string(reason));
   return e;
 }
@@ -314,8 +318,11 @@ ValidationResult TokenValidator::validate(std::string_view token) const {
   }
   auto match = m_keys->find(opt.authority, key_tenant, version, header.kid);
   if (!match) {
-    const Error& e = match.error();
-    return reject(e.code == k_unknown_kid_code ? Reason::unknown_kid : Reason::key_fetch_failed, e.message);
+    Error& e = match.error();
+    if (e.code == k_unknown_kid_code) return reject(Reason::unknown_kid, e.message);
+    auto failure = reject(Reason::key_fetch_failed, e.message);
+    failure.value().key_error = std::move(e);
+    return failure;
   }
   const SigningKey& key = *match->key;
   const KeySet& key_set = *match->set;

@@ -20,7 +20,8 @@
 
 namespace xdr::validate {
 
-// Why a token was rejected, in the order the checks run.
+// Why a token was rejected, in the order the checks run (one exception: with allowed_tenants, a
+// tid outside the list is untrusted_tenant before any key is fetched, so it cannot cause fetches).
 enum class Reason {
   too_large,           // longer than ValidationOptions::max_token_size
   malformed,           // not three dot-separated parts, duplicate claims, a "crit" header
@@ -108,9 +109,11 @@ struct ValidationError {
   std::string app_id;
   std::vector<std::string> present_roles;
   std::vector<std::string> missing_roles;
+  // For key_fetch_failed: the KeyStore's error (its kind tells a network failure from a bad document).
+  std::optional<Error> key_error;
 
-  // As an xdr::Error: kind forbidden for missing_roles / untrusted_*, invalid_token otherwise;
-  // code = to_string(reason).
+  // As an xdr::Error: kind forbidden for missing_roles / untrusted_*, the fetch error's kind for
+  // key_fetch_failed, invalid_token otherwise; code = to_string(reason).
   Error to_error() const;
 };
 
