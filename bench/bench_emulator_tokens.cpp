@@ -354,6 +354,13 @@ int run(int argc, char** argv) {
   for (const auto& p : phases) total += p.ok;
   std::printf("\nRSA-2048 sign (openssl speed): 1 core %.0f/s, -multi %d %.0f/s\n", sign.one_core, sign.multi,
               sign.all_cores);
+  if (sign.all_cores < sign.one_core * 1.2 && sign.multi > 1) {
+    std::string load = run_command("cut -d' ' -f1-3 /proc/loadavg");
+    while (!load.empty() && load.back() == '\n') load.pop_back();
+    std::printf("warning: -multi %d signs little faster than 1 core: the machine is busy (load average %s), "
+                "so the ratios are noisy\n",
+                sign.multi, load.c_str());
+  }
   std::printf("\n%-8s %10s %8s %9s %9s %10s %12s %12s\n", "clients", "tokens/s", "errors", "p50 ms", "p99 ms",
               "emu cores", "vs 1core*c", "vs -multi");
   bool throughput_ok = true;
