@@ -103,6 +103,7 @@ std::unique_ptr<Directory> Directory::from_scenario(const Json& scenario, const 
   dir->scenario = scenario;
   if (!scenario.is_object()) throw Fatal("the scenario must be a JSON object");
   dir->seed = scenario.value("seed", uint64_t{7});
+  dir->strict_jti = scenario.value("strict_jti", false);
   if (scenario.contains("token")) {
     const Json& t = scenario["token"];
     dir->token.lifetime_seconds = t.value("lifetime_seconds", int64_t{3900});

@@ -100,6 +100,7 @@ public:
   int key_generation = 0;
   std::atomic<int64_t> clock_offset_seconds{0}; // read without the lock (Impl::now)
   TokenSettings token;
+  bool strict_jti = false; // refuse any re-use of an assertion's jti (Entra accepts an identical re-send)
   Json scenario; // as loaded, for data generation
 
   // Resolves a tenant path segment (GUID or verified domain); null when unknown.

@@ -108,6 +108,12 @@ int64_t claim_seconds(const Json& v) {
 
 std::string thumb_hex(std::string_view raw) { return util::hex_encode(raw, true); }
 
+// MSAL Python writes the thumbprint with Python's urlsafe_b64encode, '=' padding included.
+std::optional<std::string> decode_thumbprint(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  return util::base64url_decode(text);
+}
+
 // Strips "scheme://our-host[:port]" when the host is one of the emulator's names; nullopt otherwise.
 std::optional<std::string> our_path(const Emulator::Impl& im, std::string_view url) {
   size_t scheme_end = url.find("://");
@@ -161,12 +167,12 @@ std::optional<EntraError> check_assertion(Emulator::Impl& im, const App& app, co
   const AppCertificate* cert = nullptr;
   std::string presented;
   if (h.contains("x5t#S256") && h["x5t#S256"].is_string()) {
-    auto t = util::base64url_decode(h["x5t#S256"].get<std::string>());
+    auto t = decode_thumbprint(h["x5t#S256"].get<std::string>());
     presented = t ? thumb_hex(*t) : h["x5t#S256"].get<std::string>();
     for (const auto& c : app.certificates)
       if (t && c.sha256 == *t) cert = &c;
   } else if (h.contains("x5t") && h["x5t"].is_string()) {
-    auto t = util::base64url_decode(h["x5t"].get<std::string>());
+    auto t = decode_thumbprint(h["x5t"].get<std::string>());
     presented = t ? thumb_hex(*t) : h["x5t"].get<std::string>();
     for (const auto& c : app.certificates)
       if (t && c.sha1 == *t) cert = &c;
@@ -224,16 +230,22 @@ std::optional<EntraError> check_assertion(Emulator::Impl& im, const App& app, co
                    util::format_rfc3339(util::from_unix(nbf)) + ", expiry time of assertion " +
                    util::format_rfc3339(util::from_unix(exp)) + ". Review the documentation at "
                    "https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .");
+  // jti replay: Microsoft's clients re-send the very same assertion until it nears expiry (MSAL
+  // Python keeps it 540 s, msal-node while unexpired), and Entra accepts that. What must never pass
+  // is a *different* assertion under a jti already seen: that is a forged or replayed identifier.
   std::string jti = p.value("jti", "");
   if (!jti.empty()) {
+    std::string digest = crypto::sha256(assertion);
     std::lock_guard lock(im.jti_mutex);
-    std::erase_if(im.seen_jti, [now](const auto& kv) { return kv.second + k_assertion_skew < now; });
+    std::erase_if(im.seen_jti, [now](const auto& kv) { return kv.second.second + k_assertion_skew < now; });
     std::string key = app.client_id + "/" + jti;
-    if (im.seen_jti.count(key))
+    auto seen = im.seen_jti.find(key);
+    if (seen != im.seen_jti.end() && (seen->second.first != digest || im.dir->strict_jti))
       return err(401, "invalid_client", 700023,
                  "Client assertion has already been used: the 'jti' claim '" + jti +
-                     "' was seen before. Create a new assertion (with a new jti) for each request.");
-    im.seen_jti[key] = exp;
+                     "' was seen before in another assertion. Create a new assertion (with a new jti) for each "
+                     "credential change.");
+    im.seen_jti[key] = {digest, exp};
   }
   return std::nullopt;
 }

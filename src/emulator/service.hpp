@@ -89,7 +89,7 @@ struct Emulator::Impl {
   RequestLog log;
   FaultRules faults;
   std::mutex jti_mutex;
-  std::map<std::string, int64_t> seen_jti; // jti -> expiry (unix)
+  std::map<std::string, std::pair<std::string, int64_t>> seen_jti; // app/jti -> (assertion digest, expiry)
 
   util::TimePoint now() const;
   // "https://127.0.0.1:PORT", or the Host the client used when it is one of our names.

@@ -149,9 +149,18 @@ TEST_F(EmulatorTest, BadAssertionsAreRefused) {
                      {401, "invalid_client", 50027, "audience"}, "other tenant's audience");
   expect_entra_error(post_form(v2, form(assertion(k_fabrikam, crypto::SignatureAlg::rs256, {{"iss", "someone"}}))),
                      {401, "invalid_client", 700021, "doesn't match 'client_id'"}, "issuer");
-  std::string once = assertion(k_fabrikam, crypto::SignatureAlg::ps256);
+  // The same assertion re-sent (as MSAL does) passes; another assertion under the same jti does not.
+  Json fixed_jti = {{"jti", "0d5e2c3a-8f1b-4c6d-9e7f-112233445566"}};
+  std::string once = assertion(k_fabrikam, crypto::SignatureAlg::ps256, fixed_jti);
   EXPECT_EQ(post_form(v2, form(once))->status, 200);
-  expect_entra_error(post_form(v2, form(once)), {401, "invalid_client", 700023, "already been used"}, "jti replay");
+  EXPECT_EQ(post_form(v2, form(once))->status, 200);
+  fixed_jti["exp"] = now + 500;
+  expect_entra_error(post_form(v2, form(assertion(k_fabrikam, crypto::SignatureAlg::ps256, fixed_jti))),
+                     {401, "invalid_client", 700023, "already been used"}, "jti replay");
+  // Python's urlsafe_b64encode keeps '=' padding on x5t: MSAL Python sends it that way.
+  std::string padded_x5t = *jwt::sign({{"typ", "JWT"}, {"x5t", util::base64url_encode(cert().thumbprint_sha1()) + "="}},
+                                       claims_of(assertion(k_fabrikam, crypto::SignatureAlg::rs256)), identity.cert_key);
+  EXPECT_EQ(post_form(v2, form(padded_x5t))->status, 200);
   expect_entra_error(post_form(v2, form("not.a.jwt")), {401, "invalid_client", 50027, "malformed"}, "garbage");
 }
 
