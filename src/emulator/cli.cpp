@@ -12,7 +12,22 @@
 
 namespace xdr::emulator {
 
+namespace {
+int serve(int argc, char** argv);
+} // namespace
+
 int run_main(int argc, char** argv) {
+  try {
+    return serve(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "xdr-emulator: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+namespace {
+
+int serve(int argc, char** argv) {
   CLI::App app{"xdr-emulator: an offline Microsoft Entra ID and Defender XDR for tests and demos.\n"
                "Example: xdr-emulator --listen 127.0.0.1:0 --state-dir ./emu --ready-file ./emu/ready.json"};
   EmulatorOptions opts;
@@ -66,5 +81,7 @@ int run_main(int argc, char** argv) {
   emulator.stop();
   return 0;
 }
+
+} // namespace
 
 } // namespace xdr::emulator

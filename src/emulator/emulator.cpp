@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -191,7 +192,13 @@ Status Emulator::start() {
   im.install_routes();
 
   // 5. Bind and serve.
-  auto [host, port] = parse_listen(im.options.listen);
+  std::string host;
+  int port = 0;
+  try {
+    std::tie(host, port) = parse_listen(im.options.listen);
+  } catch (const Fatal& e) {
+    return fail(ErrorKind::config, e.what());
+  }
   if (port == 0) {
     im.port = im.server->bind_to_any_port(host);
     if (im.port <= 0) return fail(ErrorKind::config, "cannot bind " + host + ":0");
