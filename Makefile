@@ -27,7 +27,9 @@ unit: build
 	ctest --preset $(PRESET) -L unit -j $(JOBS)
 
 # The partner guide, end to end, against the embedded emulator; ends by itself.
-demo: build
+demo: deps
+	@test -f $(BUILD_DIR)/build.ninja || cmake --preset $(PRESET)
+	cmake --build --preset $(PRESET) -j $(JOBS) --target xdr-emulator $(if $(wildcard src/cli/CMakeLists.txt),xdrpartner)
 	scripts/demo $(BUILD_DIR)
 
 bench: release
