@@ -438,6 +438,18 @@ std::variant<IssuePlan, EntraError> plan_token(Emulator::Impl& im, const httplib
   return plan;
 }
 
+// Each worker thread signs with its own copy of the key: one shared RSA key makes concurrent
+// signers queue on OpenSSL's blinding lock.
+const crypto::RsaPrivateKey& thread_signer(const SigningKey& key) {
+  thread_local std::map<std::string, crypto::RsaPrivateKey> copies;
+  auto it = copies.find(key.kid);
+  if (it == copies.end()) {
+    if (copies.size() > 16) copies.clear(); // rotated-away keys
+    it = copies.emplace(key.kid, key.key.clone()).first;
+  }
+  return it->second;
+}
+
 void handle_token(Emulator::Impl& im, const httplib::Request& req, httplib::Response& res, bool v2) {
   TokenRequest tr;
   tr.v2 = v2;
@@ -482,7 +494,7 @@ void handle_token(Emulator::Impl& im, const httplib::Request& req, httplib::Resp
                  {"ver", "1.0"}};
   if (!plan.roles.empty()) claims["roles"] = plan.roles;
   Json header = {{"typ", "JWT"}, {"x5t", plan.key->kid}, {"kid", plan.key->kid}};
-  auto token = jwt::sign(header, claims, plan.key->key);
+  auto token = jwt::sign(header, claims, thread_signer(*plan.key));
   if (!token) {
     send_entra_error(im, req, res, err(500, "server_error", 50000, "There was an error issuing a token."));
     return;

@@ -270,6 +270,12 @@ std::string RsaPrivateKey::to_pem() const {
   return bio_string(bio.get());
 }
 
+RsaPrivateKey RsaPrivateKey::clone() const {
+  EVP_PKEY* copy = EVP_PKEY_dup(m_key.get());
+  if (!copy) throw Fatal("copying an RSA key failed: " + openssl_error());
+  return RsaPrivateKey(own(copy));
+}
+
 RsaPublicKey RsaPrivateKey::public_key() const {
   // Round-trip through DER so the public object holds no private material.
   unsigned char* der = nullptr;

@@ -61,6 +61,9 @@ public:
   bool valid() const { return m_key != nullptr; }
   std::string to_pem() const; // unencrypted PKCS#8
   RsaPublicKey public_key() const;
+  // An independent copy of the key. Signing threads that each hold their own copy avoid OpenSSL's
+  // shared RSA blinding lock, which serializes concurrent signers of one key.
+  RsaPrivateKey clone() const;
   Result<std::string> sign(SignatureAlg alg, std::string_view data) const;
   EVP_PKEY* raw() const { return m_key.get(); }
 
