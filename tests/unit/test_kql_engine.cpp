@@ -382,8 +382,9 @@ TEST(KqlOperators, UnionTablesAndSubqueries) {
 
 TEST(KqlOperators, MvExpand) {
   auto r = run_ok("Events | project DeviceName, L = Extra.list | mv-expand L | project DeviceName, L");
-  EXPECT_EQ(col(r, "DeviceName"), (Strings{"alpha", "alpha", "alpha", "alpha"}));
-  EXPECT_EQ(col(r, "L"), (Strings{"1", "2", "3", "x"}));
+  // An empty array expands to no record (beta); a null to one null record (gamma).
+  EXPECT_EQ(col(r, "DeviceName"), (Strings{"alpha", "alpha", "alpha", "alpha", "gamma"}));
+  EXPECT_EQ(col(r, "L"), (Strings{"1", "2", "3", "x", "<null>"}));
   r = run_ok("Events | mv-expand Item = Extra.list to typeof(long) | where Item > 1 | project Item");
   EXPECT_EQ(col(r, "Item"), (Strings{"2", "3"}));
   EXPECT_EQ(r.schema[0].type, Type::int64);

@@ -654,6 +654,15 @@ private:
     return out;
   }
 
+  // mv-expand's `to typeof(T)`: a cast, not a parse; elements of another kind become null.
+  static Value cast_element(const Value& in, Type to) {
+    const Value v = unwrap_dynamic(in);
+    if (fits(v, to)) return v;
+    if (v.is_number() && (to == Type::int32 || to == Type::int64 || to == Type::real)) return coerce(v, to);
+    if (v.is_string() && (to == Type::datetime || to == Type::timespan || to == Type::guid)) return coerce(v, to);
+    return Value();
+  }
+
   // ---- naming ----
   static std::string derived_name(const Expr& e, bool for_key) {
     if (e.kind == ExprKind::name) return e.name;
@@ -686,7 +695,7 @@ private:
 
   // ---- column materialisation ----
   Result<std::shared_ptr<const ColumnData>> compute_column(const Expr& e, const Table& in) {
-    if (e.kind == ExprKind::name) return in.columns[static_cast<size_t>(e.column)];
+    if (e.kind == ExprKind::name) return in.dense_column(static_cast<size_t>(e.column));
     auto data = std::make_shared<ColumnData>();
     data->reserve(in.row_count);
     Value scratch;
@@ -698,23 +707,30 @@ private:
     return std::shared_ptr<const ColumnData>(std::move(data));
   }
 
-  static TablePtr gather(const Table& in, const std::vector<size_t>& rows) {
-    Table out;
-    out.schema = in.schema;
-    out.row_count = rows.size();
-    bool identity = rows.size() == in.row_count;
+  // The rows `rows` of `in`, in that order, sharing its columns.
+  static TablePtr gather(const TablePtr& in, std::vector<size_t> rows) {
+    bool identity = rows.size() == in->row_count;
     for (size_t i = 0; identity && i < rows.size(); ++i) identity = rows[i] == i;
-    for (const auto& col : in.columns) {
-      if (identity) {
-        out.columns.push_back(col);
-        continue;
-      }
-      auto data = std::make_shared<ColumnData>();
-      data->reserve(rows.size());
-      for (size_t r : rows) data->push_back((*col)[r]);
-      out.columns.push_back(std::move(data));
+    if (identity) return in;
+    if (in->selection) {
+      for (size_t& r : rows) r = (*in->selection)[r];
     }
-    return std::make_shared<const Table>(std::move(out));
+    auto out = std::make_shared<Table>();
+    out->schema = in->schema;
+    out->columns = in->columns;
+    out->row_count = rows.size();
+    out->selection = std::make_shared<const std::vector<size_t>>(std::move(rows));
+    return out;
+  }
+
+  // `in` with every column materialised, so new columns can be appended.
+  static TablePtr densify(const TablePtr& in) {
+    if (!in->selection) return in;
+    auto out = std::make_shared<Table>();
+    out->schema = in->schema;
+    out->row_count = in->row_count;
+    for (size_t c = 0; c < in->columns.size(); ++c) out->columns.push_back(in->dense_column(c));
+    return out;
   }
 
   // ---- operators ----
@@ -731,7 +747,7 @@ private:
       XDR_TRY(tick());
       if (truthy(eval(*op.predicate, *in, r, scratch))) rows.push_back(r);
     }
-    return gather(*in, rows);
+    return gather(in, std::move(rows));
   }
 
   Result<TablePtr> op_project(Operator& op, const TablePtr& in) {
@@ -753,7 +769,7 @@ private:
   }
 
   Result<TablePtr> op_extend(Operator& op, const TablePtr& in) {
-    auto out = std::make_shared<Table>(*in);
+    auto out = std::make_shared<Table>(*densify(in));
     int counter = 0;
     for (auto& item : op.items) {
       XDR_TRY(bind(*item.expr, *out, op.keyword.empty() ? "extend" : op.keyword));
@@ -791,6 +807,7 @@ private:
     const bool keep_matched = op.kind == OpKind::project_keep;
     Table out;
     out.row_count = in->row_count;
+    out.selection = in->selection;
     for (size_t c = 0; c < in->schema.size(); ++c) {
       if (matched[c] == keep_matched) {
         out.schema.push_back(in->schema[c]);
@@ -827,7 +844,7 @@ private:
     }
     std::vector<size_t> rows(std::min(in->row_count, static_cast<size_t>(n.as_long())));
     std::iota(rows.begin(), rows.end(), size_t{0});
-    return gather(*in, rows);
+    return gather(in, std::move(rows));
   }
 
   // Sort, or top when `top` (the first `predicate` rows after sorting).
@@ -875,7 +892,7 @@ private:
       std::stable_sort(rows.begin(), rows.end(), less);
     }
     XDR_TRY(check_limits());
-    return gather(*in, rows);
+    return gather(in, std::move(rows));
   }
 
   Result<AggSpec> make_agg(NamedExpr& item, const Table& in, const std::vector<ColumnDef>& key_schema,
@@ -1272,7 +1289,7 @@ private:
         const bool found = key_of(*right, rk, r, key) && left_keys.count(key) > 0;
         if (found == semi) rows.push_back(r);
       }
-      return gather(*right, rows);
+      return gather(right, std::move(rows));
     }
     std::unordered_map<std::vector<Value>, std::vector<size_t>, KeyHash, KeyEq> index;
     for (size_t r = 0; r < right->row_count; ++r) {
@@ -1287,7 +1304,7 @@ private:
         const bool found = key_of(*left, lk, r, key) && index.count(key) > 0;
         if (found == semi) rows.push_back(r);
       }
-      return gather(*left, rows);
+      return gather(left, std::move(rows));
     }
     // innerunique: one (the first) left row per key, as Kusto's default join deduplicates the left side.
     std::vector<std::pair<size_t, std::optional<size_t>>> pairs;
@@ -1431,8 +1448,9 @@ private:
           for (const auto& el : v.as_json()) parts[i].push_back(Value::dynamic(el));
         } else if (v.is_dynamic() && v.as_json().is_object()) {
           for (const auto& [k, val] : v.as_json().items()) parts[i].push_back(Value::dynamic(nlohmann::json{{k, val}}));
-        } else if (!v.is_null() && !(v.is_dynamic() && v.as_json().is_null())) {
-          parts[i].push_back(v);
+        } else {
+          // A null expands to one null record; any other scalar to itself.
+          parts[i].push_back(v.is_dynamic() && v.as_json().is_null() ? Value() : v);
         }
         n = std::max(n, parts[i].size());
       }
@@ -1444,7 +1462,7 @@ private:
         }
         for (size_t i = 0; i < targets.size(); ++i) {
           Value v = k < parts[i].size() ? parts[i][k] : Value();
-          if (to != Type::dynamic) v = coerce(v, to);
+          if (to != Type::dynamic) v = cast_element(v, to);
           cols[targets[i].column].push_back(std::move(v));
         }
       }

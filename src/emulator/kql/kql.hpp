@@ -4,7 +4,7 @@
 // Supported: let (scalar and tabular), where, project, project-away, project-keep, project-rename, extend,
 // summarize, top, take/limit, order/sort by, distinct, count, join (innerunique (the default), inner, leftouter,
 // leftanti, leftsemi, rightanti, rightsemi), union, mv-expand, print; the scalar operators and functions
-// listed in docs/emulator.md. Anything else fails with code NotSupported, "not supported: <what>".
+// listed in src/emulator/kql/README.md. Anything else fails with code NotSupported, "not supported: <what>".
 
 #include <atomic>
 #include <chrono>

@@ -722,6 +722,21 @@ std::optional<Type> binary_type(BinOp op, Type l, Type r, std::string& error) {
 }
 
 Value eval_binary(BinOp op, const Value& l0, const Value& r0) {
+  if (l0.is_integer() && r0.is_integer()) {  // the common case, without the generic dispatch
+    const int64_t x = l0.as_long();
+    const int64_t y = r0.as_long();
+    switch (op) {
+      case BinOp::eq: return Value(x == y);
+      case BinOp::ne: return Value(x != y);
+      case BinOp::lt: return Value(x < y);
+      case BinOp::le: return Value(x <= y);
+      case BinOp::gt: return Value(x > y);
+      case BinOp::ge: return Value(x >= y);
+      default: break;
+    }
+  } else if (l0.is_string() && r0.is_string() && (op == BinOp::eq || op == BinOp::ne)) {
+    return Value((l0.as_string() == r0.as_string()) == (op == BinOp::eq));
+  }
   const bool unwrap = l0.is_dynamic() || r0.is_dynamic();
   const Value lu = unwrap ? unwrap_dynamic(l0) : Value();
   const Value ru = unwrap ? unwrap_dynamic(r0) : Value();

@@ -11,6 +11,14 @@ int Table::find_column(std::string_view name) const {
   return -1;
 }
 
+std::shared_ptr<const ColumnData> Table::dense_column(size_t column) const {
+  if (!selection) return columns[column];
+  auto data = std::make_shared<ColumnData>();
+  data->reserve(row_count);
+  for (size_t r : *selection) data->push_back((*columns[column])[r]);
+  return data;
+}
+
 TableBuilder::TableBuilder(std::vector<ColumnDef> schema) : m_schema(std::move(schema)), m_columns(m_schema.size()) {}
 
 TableBuilder& TableBuilder::add_row(std::vector<Value> values) {

@@ -19,16 +19,23 @@ struct ColumnDef {
 
 using ColumnData = std::vector<Value>;
 
-// A table: a schema and one shared, immutable vector of values per column (all of row_count length).
+// A table: a schema and one shared, immutable vector of values per column. When `selection` is set, the
+// table's rows are those physical rows of the columns, in that order (filters and sorts share columns
+// instead of copying them); otherwise every column has row_count values.
 struct Table {
   std::vector<ColumnDef> schema;
   std::vector<std::shared_ptr<const ColumnData>> columns;
   size_t row_count = 0;
+  std::shared_ptr<const std::vector<size_t>> selection;
 
   // Index of the column named `name`, or -1.
   int find_column(std::string_view name) const;
   // The value at (row, column).
-  const Value& at(size_t row, size_t column) const { return (*columns[column])[row]; }
+  const Value& at(size_t row, size_t column) const {
+    return (*columns[column])[selection ? (*selection)[row] : row];
+  }
+  // Column `column` as row_count values (shared when there is no selection, copied otherwise).
+  std::shared_ptr<const ColumnData> dense_column(size_t column) const;
 };
 
 // Builds a table row by row; each value is coerced to its column's type (so ints given for a long column
