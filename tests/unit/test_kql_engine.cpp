@@ -219,6 +219,24 @@ TEST(KqlErrors, LimitsOnQuerySizeNestingRowsAndTime) {
   EXPECT_EQ(r.error().kind, ErrorKind::cancelled);
 }
 
+TEST(KqlErrors, LongChainsAndHugeValuesFailCleanly) {
+  std::string chain = "print x = 1";
+  for (int i = 0; i < 5000; ++i) chain += " + 1";
+  auto r = run(chain, small_catalog(), options());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "LimitExceeded");
+  std::string ors = "Events | where FileName == 'a'";
+  for (int i = 0; i < 300; ++i) ors += " or FileName == 'f" + std::to_string(i) + "'";
+  EXPECT_TRUE(run(ors, small_catalog(), options()));
+
+  const std::string long_text(20000, 'a');
+  r = run("print x = '" + long_text + "' matches regex 'a+'", small_catalog(), options());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "NotSupported");
+  EXPECT_EQ(scalar("datetime(9999-12-31) + 10000000d"), "<null>");
+  EXPECT_EQ(run_err("print x = 99999999999999999d").code, "SyntaxError");
+}
+
 TEST(KqlParser, ParsesLetsCommentsAndStringForms) {
   auto q = parse_query("// hunting\nlet a = 1; let t = Events | take 1;\n t | where FileName == @'c:\\x' or FileName == \"q\\\"\"",
                        [](std::string_view n) { return n == "Events"; });

@@ -53,6 +53,7 @@ struct Expr {
   BinOp op = BinOp::none;
   std::vector<ExprPtr> args;
   TabularPtr subquery;
+  int depth = 1;  // height of this subtree (bounded by the parser so evaluation cannot overflow the stack)
 
   // Binding results.
   int column = -1;                    // name bound to a column of the input

@@ -146,12 +146,19 @@ public:
       }
       m_lets[let.name] = std::move(b);
     }
-    return eval_tabular(*q.body);
+    XDR_TRY_ASSIGN(TablePtr result, eval_tabular(*q.body));
+    XDR_TRY(check_limits());
+    return result;
   }
 
 private:
   // ---- limits ----
   Status check_limits() {
+    if (!m_env.runtime_error.empty()) {
+      return fail(Error(ErrorKind::invalid_request, "not supported: " + m_env.runtime_error +
+                                                        " (the emulator implements a subset of KQL)")
+                      .with_code(std::string(k_code_not_supported)));
+    }
     if (m_options.cancel && m_options.cancel->load()) {
       return fail(Error(ErrorKind::cancelled, "The query was cancelled").with_code(std::string(k_code_cancelled)));
     }
@@ -163,7 +170,7 @@ private:
     return {};
   }
   Status tick() {
-    if ((++m_ticks & 0xFFF) == 0) return check_limits();
+    if ((++m_ticks & 0xFFF) == 0 || !m_env.runtime_error.empty()) return check_limits();
     return {};
   }
   Status check_size(size_t rows) const {
@@ -545,7 +552,7 @@ private:
             std::string error;
             re = detail::compile_regex(to_display_string(b), error);
           }
-          out = re ? Value(detail::regex_search(re, text)) : Value();
+          out = re ? Value(detail::regex_search(re, text, m_env)) : Value();
           return out;
         }
         out = detail::eval_binary(e.op, a, b);
@@ -1038,10 +1045,10 @@ private:
       case AggKind::sum:
       case AggKind::avg:
         if (v.is_timespan()) {
-          s.isum += v.as_timespan().ticks;
+          s.isum = static_cast<int64_t>(static_cast<uint64_t>(s.isum) + static_cast<uint64_t>(v.as_timespan().ticks));
           ++s.count;
         } else if (v.is_integer()) {
-          s.isum += v.as_long();
+          s.isum = static_cast<int64_t>(static_cast<uint64_t>(s.isum) + static_cast<uint64_t>(v.as_long()));
           s.dsum += static_cast<double>(v.as_long());
           ++s.count;
         } else if (v.is_real()) {

@@ -740,6 +740,19 @@ private:
     e->op = op;
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
+    return seal(std::move(e));
+  }
+
+  // Records the height of `e` and rejects trees too tall to evaluate recursively (long operator chains).
+  ExprPtr seal(ExprPtr e) {
+    int height = 0;
+    for (const auto& a : e->args) height = std::max(height, a->depth);
+    e->depth = height + 1;
+    const int limit = m_options.max_depth * 16;
+    if (e->depth > limit) {
+      throw ParseFailure{limit_error(k_code_limit, "The expression at " + describe_pos(e->pos) + " is too long (more than " +
+                                                       std::to_string(limit) + " chained operations); split it up")};
+    }
     return e;
   }
 
@@ -859,7 +872,7 @@ private:
           } else {
             e->args.push_back(parse_additive());
           }
-          l = std::move(e);
+          l = seal(std::move(e));
           break;
         }
         case BinOp::between:
@@ -872,7 +885,7 @@ private:
           expect_punct("..");
           e->args.push_back(parse_additive());
           expect_punct(")");
-          l = std::move(e);
+          l = seal(std::move(e));
           break;
         }
         default:
@@ -925,7 +938,7 @@ private:
       }
       auto e = make(ExprKind::negate, p);
       e->args.push_back(std::move(inner));
-      return e;
+      return seal(std::move(e));
     }
     if (punct("+")) {
       ++m_i;
@@ -943,7 +956,7 @@ private:
         auto m = make(ExprKind::member, p);
         m->name = m_t[m_i++].text;
         m->args.push_back(std::move(e));
-        e = std::move(m);
+        e = seal(std::move(m));
       } else if (punct(".") && punct("[", 1)) {
         m_i++;
       } else if (punct("[")) {
@@ -952,7 +965,7 @@ private:
         ix->args.push_back(std::move(e));
         ix->args.push_back(parse_expression());
         expect_punct("]");
-        e = std::move(ix);
+        e = seal(std::move(ix));
       } else {
         return e;
       }
@@ -1075,7 +1088,7 @@ private:
         }
       }
       expect_punct(")");
-      return call;
+      return seal(std::move(call));
     }
     if (is_tabular_name(name)) {
       auto e = make(ExprKind::subquery, p);

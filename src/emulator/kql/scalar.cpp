@@ -78,27 +78,47 @@ Value arith(BinOp op, const Value& a, const Value& b) {
     if (a.is_int() && b.is_int()) return Value(static_cast<int32_t>(r));
     return Value(r);
   }
-  if (a.is_datetime() && b.is_datetime() && op == BinOp::sub) return Value(TimeSpan{a.as_datetime().ticks - b.as_datetime().ticks});
-  if (a.is_datetime() && b.is_timespan()) {
-    if (op == BinOp::add) return Value(DateTime{a.as_datetime().ticks + b.as_timespan().ticks});
-    if (op == BinOp::sub) return Value(DateTime{a.as_datetime().ticks - b.as_timespan().ticks});
+  // Ticks arithmetic; null on overflow.
+  auto ticks = [&op](int64_t x, int64_t y, bool subtract) -> std::optional<int64_t> {
+    int64_t r = 0;
+    const bool overflow = subtract ? __builtin_sub_overflow(x, y, &r) : __builtin_add_overflow(x, y, &r);
+    (void)op;
+    if (overflow) return std::nullopt;
+    return r;
+  };
+  auto scaled = [](double v) -> Value {
+    if (!std::isfinite(v) || std::fabs(v) >= 9.2e18) return Value();
+    return Value(TimeSpan{static_cast<int64_t>(std::llround(v))});
+  };
+  if (a.is_datetime() && b.is_datetime() && op == BinOp::sub) {
+    auto r = ticks(a.as_datetime().ticks, b.as_datetime().ticks, true);
+    return r ? Value(TimeSpan{*r}) : Value();
   }
-  if (a.is_timespan() && b.is_datetime() && op == BinOp::add) return Value(DateTime{a.as_timespan().ticks + b.as_datetime().ticks});
+  if (a.is_datetime() && b.is_timespan() && (op == BinOp::add || op == BinOp::sub)) {
+    auto r = ticks(a.as_datetime().ticks, b.as_timespan().ticks, op == BinOp::sub);
+    return r ? Value(DateTime{*r}) : Value();
+  }
+  if (a.is_timespan() && b.is_datetime() && op == BinOp::add) {
+    auto r = ticks(a.as_timespan().ticks, b.as_datetime().ticks, false);
+    return r ? Value(DateTime{*r}) : Value();
+  }
   if (a.is_timespan() && b.is_timespan()) {
     const int64_t x = a.as_timespan().ticks;
     const int64_t y = b.as_timespan().ticks;
-    if (op == BinOp::add) return Value(TimeSpan{x + y});
-    if (op == BinOp::sub) return Value(TimeSpan{x - y});
+    if (op == BinOp::add || op == BinOp::sub) {
+      auto r = ticks(x, y, op == BinOp::sub);
+      return r ? Value(TimeSpan{*r}) : Value();
+    }
     if (op == BinOp::div) return y == 0 ? Value() : Value(static_cast<double>(x) / static_cast<double>(y));
-    if (op == BinOp::mod) return y == 0 ? Value() : Value(TimeSpan{x % y});
+    if (op == BinOp::mod) return (y == 0 || y == -1) ? Value() : Value(TimeSpan{x % y});
   }
   if (a.is_timespan() && b.is_number()) {
     const double x = static_cast<double>(a.as_timespan().ticks);
-    if (op == BinOp::mul) return Value(TimeSpan{static_cast<int64_t>(std::llround(x * b.as_real()))});
-    if (op == BinOp::div) return b.as_real() == 0 ? Value() : Value(TimeSpan{static_cast<int64_t>(std::llround(x / b.as_real()))});
+    if (op == BinOp::mul) return scaled(x * b.as_real());
+    if (op == BinOp::div) return b.as_real() == 0 ? Value() : scaled(x / b.as_real());
   }
   if (a.is_number() && b.is_timespan() && op == BinOp::mul) {
-    return Value(TimeSpan{static_cast<int64_t>(std::llround(a.as_real() * static_cast<double>(b.as_timespan().ticks)))});
+    return scaled(a.as_real() * static_cast<double>(b.as_timespan().ticks));
   }
   return Value();
 }
@@ -361,7 +381,7 @@ struct CompiledRegex {
   std::regex re;
 };
 
-Value fn_extract(const Expr& call, const Value* const* a, size_t n, const EvalEnv&) {
+Value fn_extract(const Expr& call, const Value* const* a, size_t n, const EvalEnv& env) {
   if (a[2]->is_null() || a[0]->is_null()) return Value();
   std::shared_ptr<const void> re = call.compiled;
   if (!re) {
@@ -372,6 +392,10 @@ Value fn_extract(const Expr& call, const Value* const* a, size_t n, const EvalEn
   const Value group_v = unwrap_dynamic(*a[1]);
   if (!group_v.is_integer() || group_v.as_long() < 0) return Value();
   const std::string text = str(unwrap_dynamic(*a[2]));
+  if (text.size() > k_max_regex_input) {
+    env.runtime_error = "regular expressions over values longer than " + std::to_string(k_max_regex_input) + " characters";
+    return Value();
+  }
   std::smatch m;
   const auto* compiled = static_cast<const CompiledRegex*>(re.get());
   if (!std::regex_search(text, m, compiled->re)) return n == 4 ? Value() : Value(std::string());
@@ -791,7 +815,11 @@ std::shared_ptr<const void> compile_regex(const std::string& pattern, std::strin
   }
 }
 
-bool regex_search(const std::shared_ptr<const void>& re, const std::string& text) {
+bool regex_search(const std::shared_ptr<const void>& re, const std::string& text, const EvalEnv& env) {
+  if (text.size() > k_max_regex_input) {
+    env.runtime_error = "regular expressions over values longer than " + std::to_string(k_max_regex_input) + " characters";
+    return false;
+  }
   return std::regex_search(text, static_cast<const CompiledRegex*>(re.get())->re);
 }
 

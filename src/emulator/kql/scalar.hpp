@@ -12,8 +12,12 @@
 
 namespace xdr::emulator::kql::detail {
 
+// Longest value a regular expression is applied to (std::regex recurses per character).
+inline constexpr size_t k_max_regex_input = 16 * 1024;
+
 struct EvalEnv {
-  int64_t now_ticks = 0;  // now() for the whole query
+  int64_t now_ticks = 0;               // now() for the whole query
+  mutable std::string runtime_error;   // set by a function that hit a limit; the engine fails the query
 };
 
 // Static result type of `l op r` for arithmetic and comparison operators, or nullopt with `error` set.
@@ -44,7 +48,7 @@ bool is_aggregate_name(std::string_view name);
 
 // Compiles a regular expression (RE2-style "(?i)" prefix supported); nullptr with `error` when invalid.
 std::shared_ptr<const void> compile_regex(const std::string& pattern, std::string& error);
-// Searches with a compiled regex.
-bool regex_search(const std::shared_ptr<const void>& re, const std::string& text);
+// Searches with a compiled regex; false with env.runtime_error set when `text` is too long.
+bool regex_search(const std::shared_ptr<const void>& re, const std::string& text, const EvalEnv& env);
 
 } // namespace xdr::emulator::kql::detail

@@ -222,16 +222,16 @@ std::optional<TimeSpan> parse_timespan(std::string_view text) {
     int64_t days = 0;
     int64_t first = 0;
     size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') first = first * 10 + (s[i++] - '0');
-    if (i == start) return std::nullopt;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && first < 100'000'000) first = first * 10 + (s[i++] - '0');
+    if (i == start || (i < s.size() && s[i] >= '0' && s[i] <= '9')) return std::nullopt;
     int64_t hh = first;
     if (i < s.size() && s[i] == '.') {
       ++i;
       days = first;
       hh = 0;
       start = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') hh = hh * 10 + (s[i++] - '0');
-      if (i == start) return std::nullopt;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9' && hh < 100) hh = hh * 10 + (s[i++] - '0');
+      if (i == start || (i < s.size() && s[i] >= '0' && s[i] <= '9')) return std::nullopt;
     }
     int64_t mm = 0;
     int64_t ss = 0;
@@ -265,7 +265,9 @@ std::optional<TimeSpan> parse_timespan(std::string_view text) {
   else if (unit == "microsecond" || unit == "microseconds") per = 10.0;
   else if (unit == "tick" || unit == "ticks") per = 1.0;
   else return std::nullopt;
-  const auto ticks = static_cast<int64_t>(std::llround(number * per));
+  const double total = number * per;
+  if (!std::isfinite(total) || total >= 9.2e18) return std::nullopt;
+  const auto ticks = static_cast<int64_t>(std::llround(total));
   return TimeSpan{negative ? -ticks : ticks};
 }
 
