@@ -234,6 +234,7 @@ TEST(KqlErrors, LongChainsAndHugeValuesFailCleanly) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "NotSupported");
   EXPECT_EQ(scalar("datetime(9999-12-31) + 10000000d"), "<null>");
+  EXPECT_EQ(scalar("tostring(pack_array('a\xff'))"), "[\"a\xef\xbf\xbd\"]");  // invalid UTF-8 is replaced
   EXPECT_EQ(run_err("print x = 99999999999999999d").code, "SyntaxError");
 }
 

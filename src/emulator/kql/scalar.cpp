@@ -398,7 +398,14 @@ Value fn_extract(const Expr& call, const Value* const* a, size_t n, const EvalEn
   }
   std::smatch m;
   const auto* compiled = static_cast<const CompiledRegex*>(re.get());
-  if (!std::regex_search(text, m, compiled->re)) return n == 4 ? Value() : Value(std::string());
+  bool found = false;
+  try {
+    found = std::regex_search(text, m, compiled->re);
+  } catch (const std::regex_error&) {
+    env.runtime_error = "this regular expression on this input (it exceeds the regex engine's complexity limit)";
+    return Value();
+  }
+  if (!found) return n == 4 ? Value() : Value(std::string());
   const auto g = static_cast<size_t>(group_v.as_long());
   if (g >= m.size() || !m[g].matched) return n == 4 ? Value() : Value(std::string());
   Value out(m[g].str());
@@ -820,7 +827,12 @@ bool regex_search(const std::shared_ptr<const void>& re, const std::string& text
     env.runtime_error = "regular expressions over values longer than " + std::to_string(k_max_regex_input) + " characters";
     return false;
   }
-  return std::regex_search(text, static_cast<const CompiledRegex*>(re.get())->re);
+  try {
+    return std::regex_search(text, static_cast<const CompiledRegex*>(re.get())->re);
+  } catch (const std::regex_error&) {
+    env.runtime_error = "this regular expression on this input (it exceeds the regex engine's complexity limit)";
+    return false;
+  }
 }
 
 } // namespace xdr::emulator::kql::detail

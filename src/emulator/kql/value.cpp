@@ -85,6 +85,10 @@ std::string format_real(double d) {
 
 } // namespace
 
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string_view type_name(Type type) {
   switch (type) {
     case Type::boolean: return "Boolean";
@@ -281,7 +285,7 @@ std::string to_display_string(const Value& v) {
     std::string operator()(const std::string& s) const { return s; }
     std::string operator()(DateTime d) const { return format_datetime(d); }
     std::string operator()(TimeSpan t) const { return format_timespan(t); }
-    std::string operator()(const Dynamic& j) const { return j->is_string() ? j->get<std::string>() : j->dump(); }
+    std::string operator()(const Dynamic& j) const { return j->is_string() ? j->get<std::string>() : dump_json(*j); }
   };
   return std::visit(Visitor{}, v.storage());
 }
@@ -419,7 +423,7 @@ size_t key_hash(const Value& v) {
     size_t operator()(const std::string& s) const { return std::hash<std::string>{}(s); }
     size_t operator()(DateTime d) const { return std::hash<int64_t>{}(d.ticks) ^ 0x51; }
     size_t operator()(TimeSpan t) const { return std::hash<int64_t>{}(t.ticks) ^ 0x73; }
-    size_t operator()(const Dynamic& j) const { return std::hash<std::string>{}(j->dump()); }
+    size_t operator()(const Dynamic& j) const { return std::hash<std::string>{}(dump_json(*j)); }
   };
   return std::visit(Visitor{}, v.storage());
 }
@@ -450,8 +454,8 @@ std::optional<int> compare_values(const Value& a0, const Value& b0) {
     const Value ub = unwrap_dynamic(b);
     if (ua.is_dynamic() || ub.is_dynamic()) {
       if (ua.is_dynamic() && ub.is_dynamic()) {
-        const std::string x = ua.as_json().dump();
-        const std::string y = ub.as_json().dump();
+        const std::string x = dump_json(ua.as_json());
+        const std::string y = dump_json(ub.as_json());
         return sign(x, y);
       }
       return std::nullopt;

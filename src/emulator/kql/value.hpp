@@ -98,6 +98,8 @@ std::optional<DateTime> parse_datetime(std::string_view text);
 // Accepts "1.02:03:04.5", "02:03:04", "1d", "2h", "30m", "10s", "100ms".
 std::optional<TimeSpan> parse_timespan(std::string_view text);
 
+// Compact JSON text; invalid UTF-8 in strings is replaced (U+FFFD) instead of throwing.
+std::string dump_json(const nlohmann::json& j);
 // Converts a scalar JSON value held in a dynamic into the matching KQL value; objects and arrays stay dynamic.
 Value unwrap_dynamic(const Value& v);
 // The value as JSON (datetimes and timespans as their strings), for dynamic building and rendering.
