@@ -56,12 +56,26 @@ Json app_json(const App& a) {
 
 void Emulator::Impl::install_control_routes() {
   auto guard = [this](Handler h) {
-    return [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    return [this, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
       if (!is_loopback(req.remote_addr)) {
         control_error(res, 403, "the control API answers on loopback only");
         return;
       }
-      h(req, res);
+      // A web page can reach loopback too: refuse foreign Host names (DNS rebinding) and
+      // bodies that are not declared JSON (no-preflight cross-site POSTs).
+      if (!is_our_host(req.get_header_value("Host"))) {
+        control_error(res, 403, "the control API answers only to Host 127.0.0.1, ::1, localhost or a --hostname");
+        return;
+      }
+      if (!req.body.empty() && !util::istarts_with(req.get_header_value("Content-Type"), "application/json")) {
+        control_error(res, 415, "the control API takes Content-Type: application/json");
+        return;
+      }
+      try {
+        h(req, res);
+      } catch (const std::exception& e) {
+        control_error(res, 400, std::string("bad control request: ") + e.what());
+      }
     };
   };
   auto& s = *server;

@@ -23,7 +23,7 @@ bool valid_domain(std::string_view d) {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Fatal("cannot read " + path);
+  if (!in) throw Fatal("cannot read " + path + " (named in the scenario)");
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -107,6 +107,8 @@ std::unique_ptr<Directory> Directory::from_scenario(const Json& scenario, const 
   if (scenario.contains("token")) {
     const Json& t = scenario["token"];
     dir->token.lifetime_seconds = t.value("lifetime_seconds", int64_t{3900});
+    if (dir->token.lifetime_seconds < 60 || dir->token.lifetime_seconds > 86400 * 7)
+      throw Fatal("token.lifetime_seconds must be between 60 and 604800");
     if (t.contains("refresh_in")) dir->token.refresh_in = t["refresh_in"].get<int64_t>();
   }
   for (const Json& app : scenario.value("apps", Json::array())) {
@@ -192,21 +194,44 @@ Status Directory::add_tenant(const Json& spec) {
     for (const auto& r : known_resources()) t.provisioned.insert(r.key);
   }
   t.data = spec.value("data", Json::object());
-  // Replace: drop the old domain index entries first.
-  if (auto old = tenants.find(t.tenant_id); old != tenants.end())
-    for (const auto& d : old->second.domains) domain_index.erase(d);
+  // Validate everything before changing anything: a refused tenant leaves the directory as it was.
   for (const auto& d : t.domains) {
     auto it = domain_index.find(d);
     if (it != domain_index.end() && it->second != t.tenant_id)
       return fail(ErrorKind::invalid_request, "domain '" + d + "' already belongs to tenant " + it->second);
   }
+  struct Grant {
+    std::string client_id, resource;
+    std::vector<std::string> roles;
+  };
+  std::vector<Grant> grants;
+  for (const Json& c : spec.value("consents", Json::array())) {
+    if (!c.is_object()) return fail(ErrorKind::invalid_request, "a consent must be a JSON object");
+    Grant g{util::to_lower(c.value("client_id", std::string())), c.value("resource", std::string("xdr")), {}};
+    for (const Json& r : c.value("roles", Json::array())) {
+      if (!r.is_string()) return fail(ErrorKind::invalid_request, "roles must be strings");
+      g.roles.push_back(r.get<std::string>());
+    }
+    XDR_TRY(check_grant(g.client_id, g.resource, g.roles));
+    grants.push_back(std::move(g));
+  }
+  if (auto old = tenants.find(t.tenant_id); old != tenants.end())
+    for (const auto& d : old->second.domains) domain_index.erase(d);
   for (const auto& d : t.domains) domain_index[d] = t.tenant_id;
   std::string id = t.tenant_id;
   tenants[id] = std::move(t);
-  for (const Json& c : spec.value("consents", Json::array())) {
-    std::vector<std::string> roles;
-    for (const Json& r : c.value("roles", Json::array())) roles.push_back(r.get<std::string>());
-    XDR_TRY(grant(id, util::to_lower(c.value("client_id", std::string())), c.value("resource", std::string("xdr")), roles));
+  for (const auto& g : grants) XDR_TRY(grant(id, g.client_id, g.resource, g.roles));
+  return {};
+}
+
+Status Directory::check_grant(const std::string& client_id, const std::string& resource,
+                              const std::vector<std::string>& roles) const {
+  if (!util::is_guid(client_id)) return fail(ErrorKind::invalid_request, "client_id '" + client_id + "' is not a GUID");
+  const Resource* r = find_resource(resource);
+  if (!r) return fail(ErrorKind::invalid_request, "unknown resource '" + resource + "'");
+  for (const auto& role : roles) {
+    if (std::find(r->app_roles.begin(), r->app_roles.end(), role) == r->app_roles.end())
+      return fail(ErrorKind::invalid_request, "'" + role + "' is not an application permission of " + r->display_name);
   }
   return {};
 }
@@ -278,13 +303,8 @@ Status Directory::grant(const std::string& tenant_id, const std::string& client_
                         const std::vector<std::string>& roles) {
   auto t = tenants.find(tenant_id);
   if (t == tenants.end()) return fail(ErrorKind::not_found, "no tenant " + tenant_id);
-  if (!util::is_guid(client_id)) return fail(ErrorKind::invalid_request, "client_id '" + client_id + "' is not a GUID");
+  XDR_TRY(check_grant(client_id, resource, roles));
   const Resource* r = find_resource(resource);
-  if (!r) return fail(ErrorKind::invalid_request, "unknown resource '" + resource + "'");
-  for (const auto& role : roles) {
-    if (std::find(r->app_roles.begin(), r->app_roles.end(), role) == r->app_roles.end())
-      return fail(ErrorKind::invalid_request, "'" + role + "' is not an application permission of " + r->display_name);
-  }
   ServicePrincipal& sp = t->second.service_principals[client_id];
   if (sp.object_id.empty()) sp.object_id = object_id_for(tenant_id, client_id);
   auto& set = sp.roles[r->key];

@@ -113,6 +113,10 @@ public:
   Status grant(const std::string& tenant_id, const std::string& client_id, const std::string& resource,
                const std::vector<std::string>& roles);
 
+  // Is (client, resource, roles) a grant that can be made? (GUID, known resource, its roles)
+  Status check_grant(const std::string& client_id, const std::string& resource,
+                     const std::vector<std::string>& roles) const;
+
   // A new signing key (deterministic from the seed and generation); old keys stay unless `drop_old`.
   std::string rotate_keys(bool drop_old);
 

@@ -97,17 +97,21 @@ util::TimePoint Emulator::Impl::now() const {
   return std::chrono::system_clock::now() + std::chrono::seconds(dir->clock_offset_seconds.load());
 }
 
-std::string Emulator::Impl::base_url(const httplib::Request& req) const {
-  std::string host = req.get_header_value("Host");
+bool Emulator::Impl::is_our_host(const std::string& host) const {
   std::string name = host;
   if (!name.empty() && name.front() == '[') {
     name = name.substr(1, name.find(']') - 1);
   } else if (auto c = name.rfind(':'); c != std::string::npos) {
     name = name.substr(0, c);
   }
-  bool ours = name == "127.0.0.1" || name == "localhost" || name == "::1";
+  bool ours = name == "127.0.0.1" || util::iequals(name, "localhost") || name == "::1";
   for (const auto& h : options.hostnames) ours = ours || util::iequals(name, h);
-  if (ours && !host.empty()) {
+  return ours;
+}
+
+std::string Emulator::Impl::base_url(const httplib::Request& req) const {
+  std::string host = req.get_header_value("Host");
+  if (is_our_host(host) && !host.empty()) {
     if (host.find(':') == std::string::npos || (host.front() == '[' && host.back() == ']'))
       host += ":" + std::to_string(port);
     return scheme + "://" + host;

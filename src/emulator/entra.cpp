@@ -65,7 +65,7 @@ void send_entra_error(Emulator::Impl& im, const httplib::Request& req, httplib::
   no_cache_headers(res, trace);
   OrderedJson j = entra_error_json(e, trace, correlation_of(req), im.now(), im.base_url(req));
   res.status = e.http;
-  res.set_content(j.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(j), "application/json; charset=utf-8");
 }
 
 bool is_meta_tenant(std::string_view t) {
@@ -100,9 +100,19 @@ EntraError missing_param(std::string_view name) {
              "The request body must contain the following parameter: '" + std::string(name) + "'.");
 }
 
+// A NumericDate claim (integer or float, as Python's time.time() gives); INT64_MIN when it is not
+// a number within [0, 2^53], so that no arithmetic on it can overflow.
 int64_t claim_seconds(const Json& v) {
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) return static_cast<int64_t>(std::floor(v.get<double>()));
+  constexpr int64_t k_max = int64_t{1} << 53;
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(k_max) ? int64_t(v.get<uint64_t>()) : INT64_MIN;
+  if (v.is_number_integer()) {
+    int64_t x = v.get<int64_t>();
+    return x >= 0 && x <= k_max ? x : INT64_MIN;
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    return std::isfinite(d) && d >= 0 && d <= double(k_max) ? static_cast<int64_t>(std::floor(d)) : INT64_MIN;
+  }
   return INT64_MIN;
 }
 
@@ -158,7 +168,7 @@ std::optional<EntraError> check_assertion(Emulator::Impl& im, const App& app, co
     return err(401, "invalid_client", 50027, "JWT token is invalid or malformed. The client assertion could not be parsed.");
   const Json& h = decoded->header;
   const Json& p = decoded->payload;
-  std::string alg = h.value("alg", "");
+  std::string alg = string_member(h, "alg");
   auto sig_alg = jwt::parse_alg(alg);
   if (!sig_alg)
     return err(401, "invalid_client", 700027,
@@ -189,7 +199,7 @@ std::optional<EntraError> check_assertion(Emulator::Impl& im, const App& app, co
                "https://docs.microsoft.com/en-us/graph/deployments if you are not using the global cloud.)");
   if (!cert->certificate.public_key().verify(*sig_alg, decoded->signing_input, decoded->signature))
     return err(401, "invalid_client", 700027, "Client assertion failed signature validation.");
-  if (p.value("iss", "") != app.client_id || p.value("sub", "") != app.client_id)
+  if (string_member(p, "iss") != app.client_id || string_member(p, "sub") != app.client_id)
     return err(401, "invalid_client", 700021,
                "Client assertion application identifier doesn't match 'client_id' parameter. Review the "
                "documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .");
@@ -233,7 +243,7 @@ std::optional<EntraError> check_assertion(Emulator::Impl& im, const App& app, co
   // jti replay: Microsoft's clients re-send the very same assertion until it nears expiry (MSAL
   // Python keeps it 540 s, msal-node while unexpired), and Entra accepts that. What must never pass
   // is a *different* assertion under a jti already seen: that is a forged or replayed identifier.
-  std::string jti = p.value("jti", "");
+  std::string jti = string_member(p, "jti");
   if (!jti.empty()) {
     std::string digest = crypto::sha256(assertion);
     std::lock_guard lock(im.jti_mutex);
@@ -472,7 +482,8 @@ void handle_token(Emulator::Impl& im, const httplib::Request& req, httplib::Resp
   }
   const IssuePlan& plan = std::get<IssuePlan>(plan_or);
   int64_t now = util::to_unix(im.now());
-  int64_t iat = now - 300;
+  // Entra backdates iat/nbf by 5 minutes; short test lifetimes backdate by half their length.
+  int64_t iat = now - std::min<int64_t>(300, plan.lifetime / 2);
   int64_t exp = iat + plan.lifetime;
   int64_t expires_in = exp - now - 1;
   std::string sts = "https://sts.windows.net/" + plan.tid + "/";
@@ -518,7 +529,7 @@ void handle_token(Emulator::Impl& im, const httplib::Request& req, httplib::Resp
   no_cache_headers(res, trace);
   if (im.scheme == "https") res.set_header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   res.status = 200;
-  res.set_content(body.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(body), "application/json; charset=utf-8");
 }
 
 // ---- discovery ----
@@ -613,7 +624,7 @@ void handle_openid(Emulator::Impl& im, const httplib::Request& req, httplib::Res
   }
   discovery_headers(res);
   res.status = 200;
-  res.set_content(j.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(j), "application/json; charset=utf-8");
 }
 
 void handle_keys(Emulator::Impl& im, const httplib::Request& req, httplib::Response& res, bool v2) {
@@ -649,7 +660,7 @@ void handle_keys(Emulator::Impl& im, const httplib::Request& req, httplib::Respo
   res.status = 200;
   OrderedJson body;
   body["keys"] = arr;
-  res.set_content(body.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(body), "application/json; charset=utf-8");
 }
 
 void handle_instance(Emulator::Impl& im, const httplib::Request& req, httplib::Response& res) {
@@ -663,7 +674,7 @@ void handle_instance(Emulator::Impl& im, const httplib::Request& req, httplib::R
                              "') is not this emulator.";
     j["error_codes"] = {50049};
     j["timestamp"] = util::format_entra_timestamp(im.now());
-    res.set_content(j.dump(), "application/json; charset=utf-8");
+    res.set_content(safe_dump(j), "application/json; charset=utf-8");
     return;
   }
   std::string base = im.base_url(req);
@@ -676,7 +687,7 @@ void handle_instance(Emulator::Impl& im, const httplib::Request& req, httplib::R
   j["metadata"] = Json::array({{{"preferred_network", host}, {"preferred_cache", host}, {"aliases", {host}}}});
   discovery_headers(res);
   res.status = 200;
-  res.set_content(j.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(j), "application/json; charset=utf-8");
 }
 
 } // namespace
@@ -688,18 +699,17 @@ std::string fault_body(std::string_view route, int status, std::optional<int64_t
                       : status >= 500 ? "An internal server error occurred."
                       : status == 404 ? "The requested resource was not found."
                                       : "The request is invalid.";
-    return Json{{"error", {{"code", code}, {"message", msg}, {"target", crypto::random_guid()}}}}.dump();
+    return safe_dump(Json{{"error", {{"code", code}, {"message", msg}, {"target", crypto::random_guid()}}}});
   }
   if (route == "graph") {
     std::string code = status == 429 ? "TooManyRequests" : status >= 500 ? "UnknownError" : status == 404 ? "NotFound" : "BadRequest";
-    return Json{{"error",
+    return safe_dump(Json{{"error",
                  {{"code", code},
                   {"message", status == 429 ? "Too many requests." : "The request failed."},
                   {"innerError",
                    {{"date", util::format_rfc3339(std::chrono::system_clock::now(), 0)},
                     {"request-id", crypto::random_guid()},
-                    {"client-request-id", crypto::random_guid()}}}}}}
-        .dump();
+                    {"client-request-id", crypto::random_guid()}}}}}});
   }
   EntraError e;
   if (status == 429) {
@@ -714,9 +724,8 @@ std::string fault_body(std::string_view route, int status, std::optional<int64_t
     e = err(status, "invalid_request", 900144, "The request is malformed or too large.");
   }
   std::string trace = crypto::random_guid();
-  return entra_error_json(e, trace, crypto::random_guid(), std::chrono::system_clock::now(),
-                          "https://login.microsoftonline.com")
-      .dump();
+  return safe_dump(entra_error_json(e, trace, crypto::random_guid(), std::chrono::system_clock::now(),
+                                    "https://login.microsoftonline.com"));
 }
 
 void install_consent_routes(Emulator::Impl& im);

@@ -23,7 +23,13 @@ Json masked_fields(const util::FormFields& fields) {
 
 void send_json(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json; charset=utf-8");
+  res.set_content(safe_dump(body), "application/json; charset=utf-8");
+}
+
+std::string string_member(const Json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool is_loopback(const std::string& addr) {
@@ -181,8 +187,11 @@ void Emulator::Impl::install_routes() {
       if (req.has_header(h)) e.headers[util::to_lower(h)] = req.get_header_value(h);
     }
     if (req.has_header("Authorization")) {
+      // Only a known scheme is kept; everything after it, or a value without one, is masked.
       std::string a = req.get_header_value("Authorization");
-      e.headers["authorization"] = a.substr(0, a.find(' ')) + " ***";
+      std::string auth_scheme = a.substr(0, a.find_first_of(" \t"));
+      bool known = util::iequals(auth_scheme, "Bearer") || util::iequals(auth_scheme, "Basic");
+      e.headers["authorization"] = known && auth_scheme.size() < a.size() ? auth_scheme + " ***" : std::string("***");
     }
     e.route = route.name;
     e.tenant = route.tenant;
@@ -199,6 +208,13 @@ void Emulator::Impl::install_routes() {
     res.set_content(fault_body(route.name, res.status, std::nullopt), "application/json; charset=utf-8");
     return httplib::Server::HandlerResponse::Handled;
   }));
+
+  // Any exception left in a handler is a bug; answer it in the route's dialect, never crash.
+  server->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+    Route route = classify(req.method, req.path);
+    res.status = 500;
+    res.set_content(fault_body(route.name, 500, std::nullopt), "application/json; charset=utf-8");
+  });
 
   install_entra_routes();
   install_control_routes();

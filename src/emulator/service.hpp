@@ -95,6 +95,9 @@ struct Emulator::Impl {
   // "https://127.0.0.1:PORT", or the Host the client used when it is one of our names.
   std::string base_url(const httplib::Request& req) const;
 
+  // Is this Host header one of the emulator's own names?
+  bool is_our_host(const std::string& host) const;
+
   void install_routes();
   void install_entra_routes();
   void install_control_routes();
@@ -102,6 +105,15 @@ struct Emulator::Impl {
 
 // The body of an injected fault or an httplib-level error, in the dialect of the route.
 std::string fault_body(std::string_view route, int status, std::optional<int64_t> retry_after);
+
+// Serializes JSON that may hold request bytes: invalid UTF-8 becomes U+FFFD instead of throwing.
+template <class J>
+std::string safe_dump(const J& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A string member, or "" when absent or not a string (untrusted JSON never throws).
+std::string string_member(const Json& j, const char* key);
 
 // Helpers for handlers.
 void send_json(httplib::Response& res, int status, const Json& body);
