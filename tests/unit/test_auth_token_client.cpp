@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <xdr/auth/aadsts.hpp>
 #include <xdr/auth/token_client.hpp>
 #include <xdr/jwt/token.hpp>
 #include <xdr/util/base64.hpp>
@@ -287,4 +288,16 @@ TEST(AuthTokenClient, SecretNeverInErrorMessages) {
   EXPECT_NE(t.error().message.find("could not reach the token endpoint https://login.microsoftonline.com/"),
             std::string::npos);
   EXPECT_EQ(t.error().message.find(tst::k_secret), std::string::npos) << t.error().message;
+}
+
+TEST(AuthTokenClient, ServerSuppliedTimesAreBounded) {
+  auto now = util::from_unix(1'800'000'000);
+  auto t = auth::parse_token_response(R"({"access_token":"x","expires_in":"99999999999","refresh_in":99999999999})", now);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(util::to_unix(t->expires_on) - util::to_unix(now), 366LL * 86400);
+  auto huge = auth::parse_token_response(R"({"access_token":"x","expires_in":18446744073709551615})", now);
+  EXPECT_FALSE(huge);
+  EXPECT_EQ(auth::parse_retry_after("99999999999", now)->count(), 86400);
+  EXPECT_EQ(auth::parse_retry_after("Thu, 31 Dec 2099 23:59:59 GMT", now)->count(), 86400);
+  EXPECT_FALSE(auth::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now)) << "beyond what a time point holds";
 }

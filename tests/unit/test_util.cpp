@@ -48,6 +48,7 @@ TEST(Time, Rfc3339AndHttpDate) {
   EXPECT_EQ(to_unix(*parse_rfc3339("1970-01-02T00:00:00+01:00")), 82800);
   EXPECT_FALSE(parse_rfc3339("2020-13-06T14:46:57Z"));
   EXPECT_FALSE(parse_rfc3339("yesterday"));
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z")) << "would overflow a nanosecond time point";
   EXPECT_EQ(format_http_date(from_unix(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(to_unix(*parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")), 784111777);
   EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"));

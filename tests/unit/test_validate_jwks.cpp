@@ -296,3 +296,31 @@ TEST(ValidateKeyStore, RejectsUnusableConfiguration) {
 }
 
 } // namespace
+
+TEST_F(KeyStoreTest, KeysAreFetchedOverHttpsOnly) {
+  auto insecure = store.find("http://login.microsoftonline.com", k_tenant, TokenVersion::v2, "k1");
+  ASSERT_FALSE(insecure);
+  EXPECT_EQ(insecure.error().kind, ErrorKind::config);
+  EXPECT_NE(insecure.error().message.find("https only"), std::string::npos);
+  EXPECT_EQ(entra.total(), 0u) << "nothing is fetched over plain http";
+  // Metadata that points the keys at plain http is refused too.
+  Json doc = {{"issuer", v2_issuer("other")}, {"jwks_uri", "http://evil.example.com/keys"}};
+  entra.set(KeyStore::metadata_url(k_authority, "other", TokenVersion::v2), 200, doc.dump());
+  auto redirected = store.find(k_authority, "other", TokenVersion::v2, "k1");
+  ASSERT_FALSE(redirected);
+  EXPECT_NE(redirected.error().message.find("plain-http jwks_uri"), std::string::npos);
+}
+
+TEST_F(KeyStoreTest, EvictsTheLeastRecentlyUsedSource) {
+  KeyStore small{entra.transport, KeyStoreOptions{.max_sources = 2}, clock};
+  for (std::string t : {"t1", "t2", "t3"}) entra.serve(t, TokenVersion::v2, Json::array({jwk(test_key(1), "k1")}));
+  ASSERT_TRUE(small.find(k_authority, "t1", TokenVersion::v2, "k1"));
+  ASSERT_TRUE(small.find(k_authority, "t2", TokenVersion::v2, "k1"));
+  ASSERT_TRUE(small.find(k_authority, "t1", TokenVersion::v2, "k1")); // t1 is hot, t2 is not
+  size_t before = entra.total();
+  ASSERT_TRUE(small.find(k_authority, "t3", TokenVersion::v2, "k1")); // evicts t2
+  ASSERT_TRUE(small.find(k_authority, "t1", TokenVersion::v2, "k1"));
+  EXPECT_EQ(entra.total(), before + 2) << "t1 stayed cached; only t3 was fetched";
+  ASSERT_TRUE(small.find(k_authority, "t2", TokenVersion::v2, "k1"));
+  EXPECT_EQ(entra.total(), before + 4) << "t2 was the one evicted";
+}

@@ -200,12 +200,12 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, ut
     long long s = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
     if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
-    return std::chrono::seconds(s);
+    return std::chrono::seconds(std::min<long long>(s, 86400)); // a day at most: beyond is a broken server
   }
   auto when = util::parse_http_date(v);
   if (!when) return std::nullopt;
   auto diff = std::chrono::duration_cast<std::chrono::seconds>(*when - now);
-  return diff.count() > 0 ? diff : std::chrono::seconds(0);
+  return diff.count() > 0 ? std::min(diff, std::chrono::seconds(86400)) : std::chrono::seconds(0);
 }
 
 Error map_token_error(const http::Response& response, const TokenErrorContext& c, util::TimePoint now) {

@@ -274,7 +274,7 @@ Status PersistentTokenStore::save(const std::vector<PersistedToken>& updates) {
   }
   Json doc = {{"version", k_format_version}, {"tokens", Json::array()}};
   for (const auto& m : merged) doc["tokens"].push_back(to_json(m));
-  std::string out = doc.dump(1);
+  std::string out = doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto ok = replace_atomically(m_path, out);
   wipe_string(out);
   return ok;

@@ -24,7 +24,11 @@ Result<std::optional<long long>> read_seconds(const Json& j, const char* name) {
     return fail(ErrorKind::invalid_response,
                 std::string("the token response's ") + name + " is not a non-negative number of seconds");
   };
-  if (it->is_number_unsigned()) return std::optional<long long>(static_cast<long long>(it->get<unsigned long long>()));
+  if (it->is_number_unsigned()) {
+    unsigned long long u = it->get<unsigned long long>();
+    if (u > 9'000'000'000'000'000'000ULL) return bad();
+    return std::optional<long long>(static_cast<long long>(u));
+  }
   if (it->is_number_integer()) {
     long long v = it->get<long long>();
     if (v < 0) return bad();
@@ -84,6 +88,11 @@ Result<AccessToken> parse_token_response(std::string_view body, util::TimePoint 
   XDR_TRY_ASSIGN(auto ext_expires_in, read_seconds(j, "ext_expires_in"));
   XDR_TRY_ASSIGN(auto not_before, read_seconds(j, "not_before"));
   XDR_TRY_ASSIGN(auto refresh_in, read_seconds(j, "refresh_in"));
+  // Bound what a server (or a proxy) can make us compute: no token lives beyond a year here.
+  constexpr long long k_max_lifetime = 366LL * 86400;
+  if (expires_in && *expires_in > k_max_lifetime) expires_in = k_max_lifetime;
+  if (refresh_in && *refresh_in > k_max_lifetime) refresh_in = k_max_lifetime;
+  if (expires_on && *expires_on > util::to_unix(now) + k_max_lifetime) expires_on = util::to_unix(now) + k_max_lifetime;
   // expires_in is relative, so it is immune to clock skew between us and Entra ID: prefer it.
   if (expires_in)
     token.expires_on = now + std::chrono::seconds(*expires_in);

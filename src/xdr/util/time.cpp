@@ -79,6 +79,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
       s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (y < 1700 || y > 2250) return std::nullopt; // a TimePoint counts nanoseconds: +-292 years around 1970
   size_t pos = 19;
   int64_t nanos = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -140,6 +141,7 @@ std::optional<TimePoint> parse_http_date(std::string_view s) {
   for (int i = 0; i < 12; ++i)
     if (mon == months[i]) m = i + 1;
   if (m == 0 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (y < 1700 || y > 2250) return std::nullopt; // outside what a TimePoint can hold
   return from_unix(days_from_civil(y, unsigned(m), unsigned(d)) * 86400 + h * 3600 + mi * 60 + se);
 }
 

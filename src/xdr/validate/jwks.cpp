@@ -306,6 +306,7 @@ struct KeyStore::Source {
   std::optional<util::TimePoint> last_refresh;     // last unknown-kid re-fetch (guarded by fetch_mutex)
   std::optional<util::TimePoint> last_failure_at;  // guarded by fetch_mutex
   std::optional<Error> last_failure;               // guarded by fetch_mutex
+  std::atomic<uint64_t> last_used{0};              // KeyStore::m_tick at the last lookup
 };
 
 KeyStore::KeyStore(std::shared_ptr<http::Transport> transport, KeyStoreOptions options,
@@ -328,24 +329,25 @@ std::string KeyStore::metadata_url(std::string_view authority, std::string_view 
 }
 
 std::shared_ptr<KeyStore::Source> KeyStore::source(const std::string& key, bool create) {
+  uint64_t tick = m_tick.fetch_add(1, std::memory_order_relaxed);
   {
     std::shared_lock lock(m_mutex);
     auto it = m_sources.find(key);
+    if (it != m_sources.end()) it->second->last_used.store(tick, std::memory_order_relaxed);
     if (it != m_sources.end() || !create) return it == m_sources.end() ? nullptr : it->second;
   }
   std::unique_lock lock(m_mutex);
   auto it = m_sources.find(key);
   if (it != m_sources.end()) return it->second;
   if (m_sources.size() >= m_options.max_sources) {
-    // Evict the source fetched longest ago (never-fetched ones first).
+    // Evict the least recently used source; a hot tenant stays however long ago it was fetched.
     auto oldest = std::min_element(m_sources.begin(), m_sources.end(), [](const auto& a, const auto& b) {
-      auto at = a.second->set ? a.second->set->fetched_at : util::TimePoint::min();
-      auto bt = b.second->set ? b.second->set->fetched_at : util::TimePoint::min();
-      return at < bt;
+      return a.second->last_used.load(std::memory_order_relaxed) < b.second->last_used.load(std::memory_order_relaxed);
     });
     m_sources.erase(oldest);
   }
   auto created = std::make_shared<Source>();
+  created->last_used.store(tick, std::memory_order_relaxed);
   m_sources.emplace(key, created);
   return created;
 }
@@ -375,6 +377,7 @@ Result<KeyMatch> KeyStore::find(std::string_view authority, std::string_view ten
     auto it = m_sources.find(key);
     if (it != m_sources.end()) {
       src = it->second;
+      src->last_used.store(m_tick.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
       const std::shared_ptr<const KeySet>& set = src->set;
       if (set && now < set->fetched_at + m_options.key_lifetime) {
         if (const SigningKey* found = set->find(kid)) return KeyMatch{set, found};
@@ -490,6 +493,10 @@ Result<std::shared_ptr<const KeySet>> KeyStore::fetch(std::string_view authority
     set->issuer_template = previous->issuer_template;
   } else {
     set->metadata_url = metadata_url(authority, tenant, version);
+    if (!m_options.allow_insecure_http && !util::istarts_with(set->metadata_url, "https://"))
+      return fail(Error(ErrorKind::config, "signing keys are fetched over https only, and the authority " +
+                                               std::string(authority) + " is not https: anyone on the path could "
+                                               "substitute keys. Use the https authority."));
     XDR_TRY_ASSIGN(std::string body, get(set->metadata_url, "OpenID configuration"));
     Json doc = Json::parse(body, nullptr, false);
     if (doc.is_discarded())
@@ -501,6 +508,10 @@ Result<std::shared_ptr<const KeySet>> KeyStore::fetch(std::string_view authority
                               "the OpenID configuration at " + set->metadata_url + " is not a JSON object"));
     set->jwks_uri = string_member(doc, "jwks_uri");
     set->issuer = string_member(doc, "issuer");
+    if (!m_options.allow_insecure_http && util::istarts_with(set->jwks_uri, "http://"))
+      return fail(fetch_error(ErrorKind::invalid_response, "the OpenID configuration at " + set->metadata_url +
+                                                               " names a plain-http jwks_uri (" + set->jwks_uri +
+                                                               "); keys are fetched over https only"));
     if (!util::istarts_with(set->jwks_uri, "https://") && !util::istarts_with(set->jwks_uri, "http://"))
       return fail(fetch_error(ErrorKind::invalid_response, "the OpenID configuration at " + set->metadata_url +
                                                                " has no http(s) \"jwks_uri\"; it is not an OpenID "

@@ -4,6 +4,7 @@
 // cached per kid for 24 h, and an unknown kid re-fetches the JWKS at most once per cooldown (5 min)
 // per (authority, tenant, version), following Entra's signing-key rollover guidance.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -77,7 +78,8 @@ struct KeyStoreOptions {
   std::chrono::seconds refresh_cooldown{5 * 60};    // at most one unknown-kid re-fetch per source per this
   std::chrono::seconds failure_retry_interval{30};  // a failed fetch is not retried sooner than this
   size_t max_keys_per_source = 32;                  // Entra publishes a handful
-  size_t max_sources = 64;                          // (authority, tenant, version) triples kept
+  size_t max_sources = 1024;                        // (authority, tenant, version) triples kept, least recently used evicted
+  bool allow_insecure_http = false;                 // keys over plain HTTP only for emulator --http tests
   size_t max_document_bytes = 512 * 1024;           // metadata and JWKS bodies larger than this fail
 };
 
@@ -133,6 +135,7 @@ private:
   std::shared_ptr<const util::Clock> m_clock;
   mutable std::shared_mutex m_mutex; // guards m_sources and every Source::set
   std::unordered_map<std::string, std::shared_ptr<Source>> m_sources;
+  std::atomic<uint64_t> m_tick{0}; // use counter for least-recently-used eviction
 };
 
 } // namespace xdr::validate
