@@ -567,61 +567,49 @@ void handle_openid(Emulator::Impl& im, const httplib::Request& req, httplib::Res
   std::string base = im.base_url(req);
   bool meta = is_meta_tenant(seg);
   std::string t = meta ? util::to_lower(seg) : *tid; // endpoints carry the GUID even when asked by domain
+  // The two documents share their shape; v2 paths carry "/v2.0", and the issuers differ.
+  const std::string ep = base + "/" + t + (v2 ? "/oauth2/v2.0" : "/oauth2");
   OrderedJson j;
+  j["token_endpoint"] = ep + "/token";
+  j["token_endpoint_auth_methods_supported"] = {"client_secret_post", "private_key_jwt", "client_secret_basic"};
+  j["jwks_uri"] = base + "/" + t + (v2 ? "/discovery/v2.0/keys" : "/discovery/keys");
+  j["response_modes_supported"] = {"query", "fragment", "form_post"};
+  j["subject_types_supported"] = {"pairwise"};
+  j["id_token_signing_alg_values_supported"] = {"RS256"};
   if (v2) {
-    j["token_endpoint"] = base + "/" + t + "/oauth2/v2.0/token";
-    j["token_endpoint_auth_methods_supported"] = {"client_secret_post", "private_key_jwt", "client_secret_basic"};
-    j["jwks_uri"] = base + "/" + t + "/discovery/v2.0/keys";
-    j["response_modes_supported"] = {"query", "fragment", "form_post"};
-    j["subject_types_supported"] = {"pairwise"};
-    j["id_token_signing_alg_values_supported"] = {"RS256"};
     j["response_types_supported"] = {"code", "id_token", "code id_token", "id_token token"};
     j["scopes_supported"] = {"openid", "profile", "email", "offline_access"};
     j["issuer"] = base + "/" + *tid + "/v2.0";
     j["request_uri_parameter_supported"] = false;
     j["userinfo_endpoint"] = "https://graph.microsoft.com/oidc/userinfo";
-    j["authorization_endpoint"] = base + "/" + t + "/oauth2/v2.0/authorize";
-    j["device_authorization_endpoint"] = base + "/" + t + "/oauth2/v2.0/devicecode";
-    j["http_logout_supported"] = true;
-    j["frontchannel_logout_supported"] = true;
-    j["end_session_endpoint"] = base + "/" + t + "/oauth2/v2.0/logout";
-    j["claims_supported"] = {"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
-                             "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
-                             "name", "tid", "ver", "at_hash", "c_hash", "email"};
-    j["kerberos_endpoint"] = base + "/" + t + "/kerberos";
-    j["tenant_region_scope"] = meta ? Json(nullptr) : Json("WW");
-    j["cloud_instance_name"] = "microsoftonline.com";
-    j["cloud_graph_host_name"] = "graph.windows.net";
-    j["msgraph_host"] = "graph.microsoft.com";
-    j["rbac_url"] = "https://pas.windows.net";
   } else {
-    j["token_endpoint"] = base + "/" + t + "/oauth2/token";
-    j["token_endpoint_auth_methods_supported"] = {"client_secret_post", "private_key_jwt", "client_secret_basic"};
-    j["jwks_uri"] = base + "/" + t + "/discovery/keys";
-    j["response_modes_supported"] = {"query", "fragment", "form_post"};
-    j["subject_types_supported"] = {"pairwise"};
-    j["id_token_signing_alg_values_supported"] = {"RS256"};
     j["response_types_supported"] = {"code", "id_token", "code id_token", "token id_token", "token"};
     j["scopes_supported"] = {"openid"};
     j["issuer"] = "https://sts.windows.net/" + *tid + "/";
     j["microsoft_multi_refresh_token"] = true;
-    j["authorization_endpoint"] = base + "/" + t + "/oauth2/authorize";
-    j["device_authorization_endpoint"] = base + "/" + t + "/oauth2/devicecode";
-    j["http_logout_supported"] = true;
-    j["frontchannel_logout_supported"] = true;
-    j["end_session_endpoint"] = base + "/" + t + "/oauth2/logout";
+  }
+  j["authorization_endpoint"] = ep + "/authorize";
+  j["device_authorization_endpoint"] = ep + "/devicecode";
+  j["http_logout_supported"] = true;
+  j["frontchannel_logout_supported"] = true;
+  j["end_session_endpoint"] = ep + "/logout";
+  if (v2) {
+    j["claims_supported"] = {"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+                             "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
+                             "name", "tid", "ver", "at_hash", "c_hash", "email"};
+  } else {
     j["claims_supported"] = {"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
                              "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email",
                              "given_name", "family_name", "nickname"};
-    j["check_session_iframe"] = base + "/" + t + "/oauth2/checksession";
+    j["check_session_iframe"] = ep + "/checksession";
     j["userinfo_endpoint"] = base + "/" + t + "/openid/userinfo";
-    j["kerberos_endpoint"] = base + "/" + t + "/kerberos";
-    j["tenant_region_scope"] = meta ? Json(nullptr) : Json("WW");
-    j["cloud_instance_name"] = "microsoftonline.com";
-    j["cloud_graph_host_name"] = "graph.windows.net";
-    j["msgraph_host"] = "graph.microsoft.com";
-    j["rbac_url"] = "https://pas.windows.net";
   }
+  j["kerberos_endpoint"] = base + "/" + t + "/kerberos";
+  j["tenant_region_scope"] = meta ? Json(nullptr) : Json("WW");
+  j["cloud_instance_name"] = "microsoftonline.com";
+  j["cloud_graph_host_name"] = "graph.windows.net";
+  j["msgraph_host"] = "graph.microsoft.com";
+  j["rbac_url"] = "https://pas.windows.net";
   discovery_headers(res);
   res.status = 200;
   res.set_content(safe_dump(j), "application/json; charset=utf-8");

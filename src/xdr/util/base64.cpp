@@ -1,4 +1,5 @@
 #include <xdr/util/base64.hpp>
+#include <xdr/util/strings.hpp>
 
 #include <array>
 #include <cstdint>
@@ -101,12 +102,7 @@ std::string hex_encode(std::string_view bytes, bool upper) {
 
 std::optional<std::string> hex_decode(std::string_view text) {
   if (text.size() % 2) return std::nullopt;
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  const auto val = hex_digit;
   std::string out;
   for (size_t i = 0; i < text.size(); i += 2) {
     int hi = val(text[i]), lo = val(text[i + 1]);

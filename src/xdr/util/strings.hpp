@@ -30,6 +30,9 @@ std::string encode_form(const FormFields& fields);
 // First value of `key`, if present.
 std::optional<std::string> form_get(const FormFields& fields, std::string_view key);
 
+// The value of a hexadecimal digit, or -1.
+int hex_digit(char c);
+
 // 8-4-4-4-12 hexadecimal, any case.
 bool is_guid(std::string_view text);
 
