@@ -159,9 +159,10 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
         report.add("token" + suffix, Status::skip, "no usable credential (see configuration)");
         continue;
       }
+      // A fresh request proves the credential and the consent now; a cached token proves neither.
       auto token = (*client)->refresh_token(s.tenant, alias);
-      if (!token) {
-        const Error& e = token.error();
+      if (!token || token->refresh_error) {
+        const Error e = token ? *token->refresh_error : token.error();
         std::vector<std::string> notes{e.message};
         if (!e.code.empty()) notes.push_back("code " + e.code);
         if (auth::is_consent_missing(e)) {

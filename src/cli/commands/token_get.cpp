@@ -38,6 +38,8 @@ int run_token_get(Context& ctx, const TokenGetOptions& o) {
   auto result = o.force_refresh ? (*client)->refresh_token(s.tenant, o.resource, endpoint)
                                 : (*client)->get_token(s.tenant, o.resource, endpoint);
   if (!result) return ctx.report(result.error());
+  // Asked to refresh, a stale token is not an answer: the refresh itself failed.
+  if (o.force_refresh && result->refresh_error) return ctx.report(*result->refresh_error);
   if (result->refresh_error)
     ctx.io().err << "warning: refreshing the token failed, a still-valid cached token is used: "
                  << result->refresh_error->message << "\n";
