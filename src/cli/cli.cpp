@@ -7,6 +7,7 @@
 
 #include <cli/commands/commands.hpp>
 #include <cli/context.hpp>
+#include <xdr/util/strings.hpp>
 
 namespace xdr::cli {
 
@@ -30,7 +31,6 @@ Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configura
 // A secret given as an argument is refused before anything is parsed, without echoing it.
 std::optional<std::string> refused_argument(const std::vector<std::string>& args) {
   for (const auto& a : args) {
-    if (a == "--") break;
     if (a == "--client-secret" || a.rfind("--client-secret=", 0) == 0 || a == "--secret" ||
         a.rfind("--secret=", 0) == 0 || a == "--certificate-password" || a.rfind("--certificate-password=", 0) == 0 ||
         a == "--client-certificate-password" || a.rfind("--client-certificate-password=", 0) == 0) {
@@ -126,6 +126,21 @@ int run_parsed(const std::vector<std::string>& args, CliIo& io) {
   } catch (const CLI::CallForAllHelp& e) {
     root.exit(e, io.out, io.err);
     return k_exit_ok;
+  } catch (const CLI::ExtrasError&) {
+    // CLI11 would echo the extra arguments; a value may be a secret pasted in the wrong place, so
+    // only option names are repeated.
+    std::vector<std::string> names;
+    for (CLI::App* app = &root; app != nullptr;) {
+      for (const auto& extra : app->remaining())
+        if (extra.size() > 1 && extra[0] == '-') names.push_back(extra.substr(0, extra.find('=')));
+      auto selected = app->get_subcommands();
+      app = selected.empty() ? nullptr : selected.front();
+    }
+    io.err << "error: unexpected argument(s)";
+    if (!names.empty()) io.err << ": " << util::join(names, ", ");
+    io.err << " (values are not repeated here in case one is a secret)\n"
+              "  run 'xdrpartner <command> --help' for what each command takes\n";
+    return k_exit_usage;
   } catch (const CLI::ParseError& e) {
     root.exit(e, io.out, io.err);
     return k_exit_usage;

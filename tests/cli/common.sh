@@ -63,7 +63,7 @@ emu_post() { curl -sS --fail --cacert "$EMU_CA" -H 'content-type: application/js
 emu_delete() { curl -sS --fail --cacert "$EMU_CA" -X DELETE "$EMU_URL$1"; }
 
 # token_requests: how many token-endpoint requests the emulator has logged.
-token_requests() { emu_get /_emulator/requests | grep -o '"route":"token_v[12]"' | wc -l | tr -d ' '; }
+token_requests() { emu_get /_emulator/requests | { grep -o '"route":"token_v[12]"' || true; } | wc -l | tr -d ' '; }
 
 # run_cli EXPECTED_CODE ARGS...: runs xdrpartner; stdout in $OUT, stderr in $ERR; fails on another code.
 run_cli() {

@@ -26,12 +26,26 @@ TEST(CliArgs, RefusesASecretOnTheCommandLineWithoutEchoingIt) {
   EXPECT_EQ(h.router.transport->count(), 0u);
 }
 
+TEST(CliArgs, StrayArgumentsAreNotEchoed) {
+  CliHarness h;
+  h.env["AZURE_CLIENT_ID"] = k_app;
+  for (std::vector<std::string> args : {std::vector<std::string>{"consent-url", k_secret_value},
+                                        {"token", "get", "--tenant", k_tenant, "--", "--client-secret", k_secret_value}}) {
+    auto r = h.run(args);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err.find(k_secret_value), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+}
+
 TEST(CliArgs, UsageErrorsExitTwo) {
   CliHarness h;
   EXPECT_EQ(h.run({}).code, 2);
   EXPECT_EQ(h.run({"frobnicate"}).code, 2);
   EXPECT_EQ(h.run({"token"}).code, 2);
-  EXPECT_EQ(h.run({"token", "get", "--bogus"}).code, 2);
+  auto bogus = h.run({"token", "get", "--bogus", "value"});
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_NE(bogus.err.find("unexpected argument(s): --bogus"), std::string::npos) << bogus.err;
   EXPECT_EQ(h.run({"--output", "xml", "consent-url"}).code, 2);
   EXPECT_EQ(h.run({"--cloud", "mars", "consent-url"}).code, 2);
   EXPECT_EQ(h.run({"token", "get", "--endpoint", "v3"}).code, 2);
