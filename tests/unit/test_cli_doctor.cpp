@@ -105,6 +105,16 @@ TEST_F(CliDoctor, MissingCredentialFailsTheConfigurationCheck) {
   EXPECT_EQ(j["checks"].back()["status"], "not_checked");
 }
 
+TEST_F(CliDoctor, UnsafeTokenCacheFileFailsNamingIt) {
+  TempDir dir;
+  std::string cache = dir.write("tokens.json", "{}", 0644);
+  auto r = h.run({"doctor", "--tenant", "contoso.onmicrosoft.com", "--token-cache-file", cache});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("[FAIL] token client: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(cache), std::string::npos);
+  EXPECT_NE(r.out.find("[SKIP] token (xdr): the token client could not be set up"), std::string::npos);
+}
+
 TEST_F(CliDoctor, WithoutTenantIsAUsageError) {
   EXPECT_EQ(h.run({"doctor"}).code, 2);
   EXPECT_EQ(h.run({"doctor", "--tenant", "common"}).code, 2);

@@ -152,11 +152,17 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
 
     // 4-6. Per resource: token, roles, validation.
     auto client = credential ? ctx.auth_client() : Result<auth::AuthClient*>(tl::unexpected(credential.error()));
+    std::string no_client = "no usable credential (see configuration)";
+    if (credential && !client) {
+      // E.g. a token cache file other users can read.
+      report.add("token client", Status::fail, client.error().message);
+      no_client = "the token client could not be set up (see above)";
+    }
     for (const auto& alias : resources) {
       const std::string uri = *auth::resolve_resource(alias, s.cloud);
       const std::string suffix = " (" + alias + ")";
       if (!client) {
-        report.add("token" + suffix, Status::skip, "no usable credential (see configuration)");
+        report.add("token" + suffix, Status::skip, no_client);
         continue;
       }
       // A fresh request proves the credential and the consent now; a cached token proves neither.
