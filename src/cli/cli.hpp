@@ -1,0 +1,37 @@
+#pragma once
+// The xdrpartner command line: consent-url, token get|decode|validate, doctor.
+// Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error.
+
+#include <istream>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <xdr/auth/cloud.hpp>
+#include <xdr/http/transport.hpp>
+#include <xdr/util/clock.hpp>
+
+namespace xdr::cli {
+
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_failure = 1; // a service refused, a check failed, a token is invalid
+inline constexpr int k_exit_usage = 2;   // bad arguments or configuration
+
+// Where a run reads and writes, and what it sees of the process. Tests pass string streams, a
+// map-backed environment, a FakeTransport and a FakeClock.
+struct CliIo {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  auth::Environment env;                          // null: no environment variables at all
+  std::shared_ptr<http::Transport> transport;     // innermost transport; null: libcurl
+  std::shared_ptr<const util::Clock> clock = util::system_clock();
+};
+
+// Runs the CLI with the process's streams and environment.
+int run(int argc, char** argv);
+// Runs the CLI on `args` (without the program name) with `io`; returns the exit code. Never throws.
+int run(const std::vector<std::string>& args, CliIo io);
+
+} // namespace xdr::cli

@@ -1,0 +1,40 @@
+#pragma once
+// Formatting shared by the commands: times, relative durations, aligned fields, token reading.
+
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xdr/util/clock.hpp>
+#include <xdr/util/json.hpp>
+#include <xdr/util/result.hpp>
+
+namespace xdr::cli {
+
+// "2026-01-01T00:59:00Z".
+std::string format_time(util::TimePoint tp);
+// "in 59 min", "3 min ago", "in 45 s", "in 2 h 5 min", "in 3 d 4 h", "now".
+std::string format_relative(util::TimePoint when, util::TimePoint now);
+// "2026-01-01T00:59:00Z (in 59 min)".
+std::string format_time_with_relative(util::TimePoint when, util::TimePoint now);
+
+// Writes "name:  value" lines with the values aligned.
+void print_fields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields);
+
+// The token named by a command's argument: the argument itself, or standard input when it is "-"
+// or empty. Surrounding whitespace and a "Bearer " prefix are removed. Errors (config) on empty input.
+Result<std::string> read_token_argument(const std::string& argument, std::istream& in);
+
+// A NumericDate claim (integer or fractional seconds) as a time; nullopt when absent or not a number.
+std::optional<util::TimePoint> claim_time(const Json& claims, const char* name);
+// A string claim; empty when absent or not a string.
+std::string claim_string(const Json& claims, const char* name);
+// The "roles" claim; empty when absent.
+std::vector<std::string> claim_roles(const Json& claims);
+// The "aud" claim, a string or the first of an array.
+std::string claim_audience(const Json& claims);
+
+} // namespace xdr::cli
