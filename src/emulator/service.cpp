@@ -167,6 +167,12 @@ void Emulator::Impl::install_routes() {
     return httplib::Server::HandlerResponse::Handled;
   });
 
+  // Every answer carries a Date from the emulator's clock, so clients can measure clock skew
+  // (and a clock offset set through the control API shows up as skew).
+  server->set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Date", util::format_http_date(now()));
+  });
+
   // The request log: what every client sent, secrets masked.
   server->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     Route route = classify(req.method, req.path);
