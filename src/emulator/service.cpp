@@ -19,6 +19,12 @@ Json masked_fields(const util::FormFields& fields) {
   return out;
 }
 
+bool expects_body(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
 } // namespace
 
 void send_json(httplib::Response& res, int status, const Json& body) {
@@ -156,6 +162,10 @@ void Emulator::Impl::install_routes() {
       return httplib::Server::HandlerResponse::Handled;
     }
     if (rule->status == 0) return httplib::Server::HandlerResponse::Unhandled;
+    // Answering before routing leaves the request body unread: on a keep-alive connection those
+    // bytes would be parsed as the next request, and the client's next request on it (a retry)
+    // would get a 400. Close the connection after this answer instead.
+    if (expects_body(req)) res.set_header("Connection", "close");
     res.status = rule->status;
     res.set_header("X-Emulator-Fault", std::to_string(rule->id));
     if (rule->retry_after) res.set_header("Retry-After", std::to_string(*rule->retry_after));
@@ -177,6 +187,9 @@ void Emulator::Impl::install_routes() {
   server->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     Route route = classify(req.method, req.path);
     if (route.name == "control") return;
+    // Bytes that did not parse as a request line (the unread body of a fault-answered request,
+    // read after the client closed): not a request anyone sent.
+    if (req.method.empty()) return;
     LoggedRequest e;
     e.time = util::format_rfc3339(now());
     e.method = req.method;
