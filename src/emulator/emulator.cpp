@@ -190,7 +190,7 @@ Status Emulator::start() {
   im.server->set_tcp_nodelay(true);
   im.server->set_read_timeout(im.options.read_timeout_seconds, 0);
   im.server->set_write_timeout(10, 0);
-  im.server->set_keep_alive_timeout(30);
+  im.server->set_keep_alive_timeout(5); // stop() waits for idle keep-alive connections this long
   im.server->set_keep_alive_max_count(100000);
   im.server->set_payload_max_length(im.options.max_body_bytes);
   im.install_routes();

@@ -161,8 +161,8 @@ TEST_F(ConsentRevokedTest, StaleTokenServedUntilExpiryThenTheConsentLink) {
 }
 
 TEST_F(ConsentRevokedTest, ShortTokenLifetimeFromTheScenario) {
-  // Tokens of 6 minutes (expires_in 59 s after the 300 s backdating): the cache keeps them fresh
-  // for half their lifetime, so a short-lived token is not re-fetched on every call.
+  // Tokens of 6 minutes (the emulator backdates short lifetimes by half: expires_in 179 s): the
+  // cache keeps them fresh for half their lifetime, so a short-lived token is not re-fetched on every call.
   Json s = identity.scenario();
   s["token"] = {{"lifetime_seconds", 360}};
   emulator->stop();
@@ -175,17 +175,17 @@ TEST_F(ConsentRevokedTest, ShortTokenLifetimeFromTheScenario) {
   auto first = client->get_token(k_fabrikam, "xdr");
   ASSERT_TRUE(first) << first.error().message;
   auto lifetime = std::chrono::duration_cast<std::chrono::seconds>(first->expires_on() - clock->now());
-  EXPECT_NEAR(static_cast<double>(lifetime.count()), 59.0, 2.0);
+  EXPECT_NEAR(static_cast<double>(lifetime.count()), 179.0, 2.0);
   clock->advance(std::chrono::seconds(20));
   EXPECT_TRUE(client->get_token(k_fabrikam, "xdr")->from_cache);
   EXPECT_EQ(token_requests(), 1u);
   control("DELETE", "/_emulator/tenants/" + k_fabrikam + "/consents/" + k_app);
-  clock->advance(std::chrono::seconds(15));
+  clock->advance(std::chrono::seconds(80)); // 100 s in: past half the lifetime, refresh is due
   auto stale = client->get_token(k_fabrikam, "xdr");
   ASSERT_TRUE(stale);
   ASSERT_TRUE(stale->refresh_error);
   EXPECT_EQ(stale->refresh_error->code, "AADSTS700016");
-  clock->advance(std::chrono::seconds(30));
+  clock->advance(std::chrono::seconds(100)); // past expiry
   auto gone = client->get_token(k_fabrikam, "xdr");
   ASSERT_FALSE(gone);
   EXPECT_TRUE(auth::is_consent_missing(gone.error()));
