@@ -276,7 +276,8 @@ void handle_get(Emulator::Impl& im, const httplib::Request& req, httplib::Respon
   body["@odata.context"] = k_odata_base + "/$entity";
   {
     std::shared_lock lock(data->mutex);
-    for (auto& [k, v] : data->render(data->incidents[*idx]).items()) body[k] = v;
+    OrderedJson incident = data->render(data->incidents[*idx]);
+    for (auto& [k, v] : incident.items()) body[k] = std::move(v);
   }
   res.status = 200;
   res.set_content(safe_dump(body), "application/json; charset=utf-8");
@@ -363,7 +364,8 @@ void handle_patch(Emulator::Impl& im, const httplib::Request& req, httplib::Resp
       inc.comments.push_back({{"comment", *comment}, {"createdBy", caller->appid}, {"createdTime", format_ticks(now)}});
     inc.last_update = std::max(now, inc.last_update + 1);
     data->touch(*idx);
-    for (auto& [k, v] : data->render(inc).items()) out[k] = v;
+    OrderedJson incident = data->render(inc);
+    for (auto& [k, v] : incident.items()) out[k] = std::move(v);
   }
   res.status = 200;
   res.set_content(safe_dump(out), "application/json; charset=utf-8");
