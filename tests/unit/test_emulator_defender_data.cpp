@@ -166,3 +166,12 @@ TEST(EmulatorDefenderData, FilterErrorsNameTheProblem) {
   EXPECT_NE(message("status eq 'Active").find("unterminated"), std::string::npos);
   EXPECT_EQ(message("severity eq 'High'").rfind("Invalid OData URI query", 0), 0u);
 }
+
+TEST(EmulatorDefenderData, IncidentCountIsCappedAndIdsStayUnique) {
+  TenantData data(7, profile("t1", 250'000), k_now);
+  ASSERT_EQ(data.incidents.size(), static_cast<size_t>(k_max_incidents));
+  EXPECT_EQ(data.by_id.size(), data.incidents.size());
+  EXPECT_EQ(data.order.size(), data.incidents.size());
+  TenantData none(7, profile("t1", -5), k_now);
+  EXPECT_TRUE(none.incidents.empty());
+}
