@@ -62,6 +62,10 @@ constexpr AlertKind k_office_kinds[] = {
     {"User reported a phishing email", "SuspiciousActivity", "", nullptr},
 };
 
+const char* service_source(Source s) {
+  return s == Source::mde ? "MicrosoftDefenderForEndpoint" : s == Source::mcas ? "MicrosoftCloudAppSecurity" : "OfficeATP";
+}
+
 constexpr const char* k_severities[] = {"Informational", "Low", "Medium", "High"};
 constexpr const char* k_os[][3] = {{"Windows10", "1909", "18363"}, {"Windows11", "22H2", "22621"},
                                    {"WindowsServer2016", "1607", "14393"}, {"WindowsServer2019", "1809", "17763"}};
@@ -235,8 +239,50 @@ void TenantData::touch(size_t index) {
   order.insert(pos, index);
 }
 
+namespace {
+
+// The fields of an alert that AlertInfo needs, and the stream the rest of the alert is drawn from.
+struct AlertCore {
+  util::DeterministicRng rng;
+  Source src = Source::mde;
+  const AlertKind* kind = nullptr;
+  int64_t created = 0, updated = 0, first = 0, last = 0;
+  size_t user = 0, device = 0;
+  std::string id;
+  const char* severity = "";
+  const char* detection = "";
+};
+
+AlertCore alert_core(const Incident& inc, int a) {
+  // One stream per alert, so the AlertInfo fields are drawn without rendering the rest.
+  AlertCore c{util::DeterministicRng(inc.alert_seed ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(a + 1)))};
+  util::DeterministicRng& rng = c.rng;
+  int64_t span = std::max<int64_t>(inc.generated_update - inc.created, 1);
+  c.src = static_cast<Source>(rng.below(3));
+  c.kind = c.src == Source::mde    ? &pick(rng, k_mde_kinds)
+           : c.src == Source::mcas ? &pick(rng, k_mcas_kinds)
+                                   : &pick(rng, k_office_kinds);
+  c.created = a == 0 ? inc.created : inc.created + static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
+  c.updated = c.created + static_cast<int64_t>(rng.below(static_cast<uint64_t>(inc.generated_update - c.created + 1)));
+  c.first = c.created - static_cast<int64_t>(rng.below(static_cast<uint64_t>(k_hour)));
+  c.last = c.first + static_cast<int64_t>(rng.below(static_cast<uint64_t>(c.created - c.first + 1)));
+  c.user = static_cast<size_t>(rng.next());
+  c.device = static_cast<size_t>(rng.next());
+  if (c.src == Source::mde) {
+    std::string head = digits(rng, 18);
+    c.id = "da" + head + "_" + digits(rng, 9 + static_cast<int>(rng.below(2)));
+  } else {
+    c.id = c.src == Source::mcas ? "ca" + upper(rng.guid()) : "fa" + rng.guid().substr(2);
+  }
+  c.severity = pick(rng, k_severities);
+  static constexpr const char* mde_sources[] = {"WindowsDefenderAv", "WindowsDefenderAtp", "AutomatedInvestigation"};
+  c.detection = c.src == Source::mde ? pick(rng, mde_sources) : c.src == Source::mcas ? "MCAS" : "OfficeATP";
+  return c;
+}
+
+} // namespace
+
 OrderedJson TenantData::render_alerts(const Incident& inc) const {
-  util::DeterministicRng rng(inc.alert_seed);
   // The device and user pools are small and cheap to rebuild, and depend only on (seed, tenant).
   static thread_local std::string cached_key;
   static thread_local std::vector<Device> devices;
@@ -249,44 +295,35 @@ OrderedJson TenantData::render_alerts(const Incident& inc) const {
     cached_key = key;
   }
   OrderedJson alerts = OrderedJson::array();
-  int64_t span = std::max<int64_t>(inc.generated_update - inc.created, 1);
   for (int a = 0; a < inc.alert_count; ++a) {
-    auto src = static_cast<Source>(rng.below(3));
-    const AlertKind& kind = src == Source::mde ? pick(rng, k_mde_kinds)
-                            : src == Source::mcas ? pick(rng, k_mcas_kinds)
-                                                  : pick(rng, k_office_kinds);
-    int64_t created = a == 0 ? inc.created : inc.created + static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
-    int64_t updated = created + static_cast<int64_t>(rng.below(static_cast<uint64_t>(inc.generated_update - created + 1)));
-    int64_t first = created - static_cast<int64_t>(rng.below(static_cast<uint64_t>(k_hour)));
-    int64_t last = first + static_cast<int64_t>(rng.below(static_cast<uint64_t>(created - first + 1)));
-    const User& user = users[rng.below(users.size())];
-    const Device& dev = devices[rng.below(devices.size())];
+    AlertCore core = alert_core(inc, a);
+    util::DeterministicRng& rng = core.rng;
+    Source src = core.src;
+    const AlertKind& kind = *core.kind;
+    int64_t updated = core.updated;
+    const User& user = users[core.user % users.size()];
+    const Device& dev = devices[core.device % devices.size()];
     OrderedJson j;
-    j["alertId"] = src == Source::mde    ? "da" + digits(rng, 18) + "_" + digits(rng, 9 + static_cast<int>(rng.below(2)))
-                   : src == Source::mcas ? "ca" + upper(rng.guid())
-                                         : "fa" + rng.guid().substr(2);
+    j["alertId"] = core.id;
     j["incidentId"] = inc.id;
-    j["serviceSource"] = src == Source::mde    ? "MicrosoftDefenderForEndpoint"
-                         : src == Source::mcas ? "MicrosoftCloudAppSecurity"
-                                               : "OfficeATP";
-    j["creationTime"] = format_ticks(created);
+    j["serviceSource"] = service_source(src);
+    j["creationTime"] = format_ticks(core.created);
     j["lastUpdatedTime"] = format_ticks(updated);
     j["resolvedTime"] = inc.status == "Resolved" ? OrderedJson(format_ticks(updated)) : OrderedJson(nullptr);
-    j["firstActivity"] = format_ticks(first);
-    j["lastActivity"] = format_ticks(last);
+    j["firstActivity"] = format_ticks(core.first);
+    j["lastActivity"] = format_ticks(core.last);
     j["title"] = kind.title;
     j["description"] = std::string(kind.title) + " was observed. Review the evidence and the affected assets.";
     j["category"] = kind.category;
     j["status"] = inc.status == "Resolved" ? "Resolved" : inc.status == "InProgress" ? "InProgress" : "New";
-    j["severity"] = pick(rng, k_severities);
+    j["severity"] = core.severity;
     bool investigated = src == Source::mde && rng.below(2);
     j["investigationId"] = investigated ? OrderedJson(static_cast<int64_t>(1 + rng.below(99'999))) : OrderedJson(nullptr);
     static constexpr const char* states[] = {"Running", "Benign", "SuccessfullyRemediated", "PendingApproval"};
     j["investigationState"] = investigated ? pick(rng, states) : "UnsupportedAlertType";
     j["classification"] = inc.status == "Resolved" ? OrderedJson(inc.classification) : OrderedJson(nullptr);
     j["determination"] = inc.status == "Resolved" ? OrderedJson(inc.determination) : OrderedJson(nullptr);
-    static constexpr const char* mde_sources[] = {"WindowsDefenderAv", "WindowsDefenderAtp", "AutomatedInvestigation"};
-    j["detectionSource"] = src == Source::mde ? pick(rng, mde_sources) : src == Source::mcas ? "MCAS" : "OfficeATP";
+    j["detectionSource"] = core.detection;
     j["detectorId"] = rng.guid();
     j["assignedTo"] = inc.assigned_to ? OrderedJson(*inc.assigned_to) : OrderedJson(nullptr);
     j["actorName"] = nullptr;
@@ -314,9 +351,9 @@ OrderedJson TenantData::render_alerts(const Incident& inc) const {
       OrderedJson p = blank_entity("Process");
       p["processId"] = static_cast<int64_t>(1000 + rng.below(30000));
       p["processCommandLine"] = f["fileName"].get<std::string>() + " -nop -w hidden -enc SQBFAFgA";
-      p["processCreationTime"] = format_ticks(first);
+      p["processCreationTime"] = format_ticks(core.first);
       p["parentProcessId"] = static_cast<int64_t>(500 + rng.below(500));
-      p["parentProcessCreationTime"] = format_ticks(first - k_minute);
+      p["parentProcessCreationTime"] = format_ticks(core.first - k_minute);
       p["fileName"] = f["fileName"];
       p["filePath"] = f["filePath"];
       p["sha1"] = f["sha1"];
@@ -412,16 +449,22 @@ std::shared_ptr<const kql::Catalog> TenantData::build_catalog() const {
   {
     std::shared_lock lock(mutex);
     for (const Incident& inc : incidents) {
+      for (int n = 0; n < inc.alert_count; ++n) {
+        AlertCore c = alert_core(inc, n);
+        OrderedJson mitre = OrderedJson::array();
+        for (auto t : util::split(c.kind->mitre, ','))
+          if (!t.empty()) mitre.push_back(std::string(t));
+        info.add_row({dt(c.created), c.id, c.kind->title, c.kind->category, c.severity, service_source(c.src),
+                      c.detection, mitre.dump()});
+      }
+      // Evidence for the first 5,000 alerts keeps the table modest at 100,000 incidents.
+      if (evidence_alerts >= 5000) continue;
       OrderedJson alerts = render_alerts(inc);
       for (const auto& a : alerts) {
         std::string techniques = a["mitreTechniques"].dump();
         std::string service = a["serviceSource"].get<std::string>();
         std::string detection = a["detectionSource"].get<std::string>();
-        info.add_row({kql::DateTime{kql::parse_datetime(a["creationTime"].get<std::string>())->ticks},
-                      a["alertId"].get<std::string>(), a["title"].get<std::string>(), a["category"].get<std::string>(),
-                      a["severity"].get<std::string>(), service, detection, techniques});
-        // Evidence for the first 5,000 alerts keeps the table modest at 100,000 incidents.
-        if (++evidence_alerts > 5000) continue;
+        ++evidence_alerts;
         auto row = [&](const OrderedJson& e, const char* type, const char* role) {
           std::string device_id = a["devices"].empty() ? std::string() : a["devices"][0]["mdatpDeviceId"].get<std::string>();
           std::string device_name = a["devices"].empty() ? std::string() : a["devices"][0]["deviceDnsName"].get<std::string>();
