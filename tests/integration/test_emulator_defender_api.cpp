@@ -91,6 +91,17 @@ TEST_F(DefenderApiTest, MissingForeignOrTamperedTokensGet401WithBearerChallenge)
   EXPECT_EQ(call("GET", "/api/incidents", t)->status, 200);
 }
 
+TEST_F(DefenderApiTest, TokensSignedByAKeyNoLongerPublishedAreRefused) {
+  std::string old = token(k_fabrikam);
+  control("POST", "/_emulator/keys/rotate", {{"drop_old", false}});
+  EXPECT_EQ(call("GET", "/api/incidents?$top=1", old)->status, 200);
+  control("POST", "/_emulator/keys/rotate", {{"drop_old", true}});
+  auto r = call("GET", "/api/incidents?$top=1", old);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(body_of(r)["error"]["code"], "Unauthorized");
+  EXPECT_EQ(call("GET", "/api/incidents?$top=1", token(k_fabrikam))->status, 200);
+}
+
 TEST_F(DefenderApiTest, MissingRolesGet403WithTheServiceMessage) {
   std::string nw = token(k_northwind);
   auto r = call("POST", "/api/advancedhunting/run", nw, R"({"Query":"AlertInfo | take 1"})");
