@@ -237,6 +237,7 @@ void Emulator::Impl::install_routes() {
 
   install_entra_routes();
   install_control_routes();
+  install_defender_routes();
 }
 
 } // namespace xdr::emulator

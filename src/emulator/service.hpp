@@ -76,6 +76,8 @@ struct Route {
 };
 Route classify(std::string_view method, std::string_view path);
 
+struct DefenderState; // defender_api.cpp: per-tenant data and quota windows
+
 struct Emulator::Impl {
   EmulatorOptions options;
   std::unique_ptr<Directory> dir;
@@ -90,6 +92,7 @@ struct Emulator::Impl {
   FaultRules faults;
   std::mutex jti_mutex;
   std::map<std::string, std::pair<std::string, int64_t>> seen_jti; // app/jti -> (assertion digest, expiry)
+  std::shared_ptr<DefenderState> defender;
 
   util::TimePoint now() const;
   // "https://127.0.0.1:PORT", or the Host the client used when it is one of our names.
@@ -101,6 +104,7 @@ struct Emulator::Impl {
   void install_routes();
   void install_entra_routes();
   void install_control_routes();
+  void install_defender_routes();
 };
 
 // The body of an injected fault or an httplib-level error, in the dialect of the route.
