@@ -53,7 +53,7 @@ start_emulator() {
   [[ -s "$dir/ready.json" ]] || fail "the emulator was not ready within 10 s"
   EMU_URL=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$dir/ready.json")
   EMU_CA=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$dir/ready.json")
-  export EMU_URL EMU_CA AZURE_AUTHORITY_HOST="$EMU_URL" SSL_CERT_FILE="$EMU_CA" AZURE_CLIENT_ID="$APP_ID"
+  export EMU_URL EMU_CA AZURE_AUTHORITY_HOST="$EMU_URL" SSL_CERT_FILE="$EMU_CA" AZURE_CLIENT_ID="$APP_ID" XDR_API_BASE="$EMU_URL"
   SECRET_FILE="$dir/secret-$APP_ID.txt"
 }
 

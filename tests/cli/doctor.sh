@@ -4,13 +4,13 @@
 source "$(dirname "$0")/common.sh"
 start_emulator
 
-run_cli 0 doctor --tenant fabrikam.onmicrosoft.com --client-secret-file "$SECRET_FILE"
+run_cli 0 doctor --tenant fabrikam.onmicrosoft.com --client-secret-file "$SECRET_FILE" --api-base "$EMU_URL"
 expect_contains "$OUT" "[ OK ] configuration: client $APP_ID, authority $EMU_URL"
 expect_contains "$OUT" "[ OK ] authority: tenant fabrikam.onmicrosoft.com is $FABRIKAM_ID"
 expect_contains "$OUT" "[ OK ] token (xdr)"
 expect_contains "$OUT" "[ OK ] roles (xdr)"
 expect_contains "$OUT" "[ OK ] token validation (xdr)"
-expect_contains "$OUT" "[ -- ] Defender XDR API: not checked"
+expect_contains "$OUT" "[ OK ] Defender XDR API: GET $EMU_URL/api/incidents?\$top=1: 200, the token is accepted"
 expect_contains "$OUT" "All checks passed."
 
 # mde and graph too, as JSON.

@@ -14,6 +14,8 @@ protected:
     h.env["AZURE_CLIENT_SECRET"] = k_secret_value;
     h.serve_discovery("contoso.onmicrosoft.com");
     h.serve_token("contoso.onmicrosoft.com", 200, CliHarness::token_response(h.make_token()));
+    h.router.set("https://api.security.microsoft.com/api/incidents?$top=1", 200,
+                 R"({"@odata.context":"https://api.security.microsoft.com/api/$metadata#Incidents","value":[{"incidentId":1}]})");
   }
   // The line starting with `prefix`, or "".
   static std::string line(const std::string& text, const std::string& prefix) {
@@ -33,7 +35,8 @@ TEST_F(CliDoctor, AllChecksPassInOrder) {
                                     "[ OK ] token (xdr): got a token for https://api.security.microsoft.com",
                                     "[ OK ] roles (xdr): present: Incident.Read.All, AdvancedHunting.Read.All",
                                     "[ OK ] token validation (xdr): signature (key " + k_kid + ")",
-                                    "[ -- ] Defender XDR API: not checked"};
+                                    "[ OK ] Defender XDR API: GET https://api.security.microsoft.com/api/incidents?$top=1: 200, "
+                                    "the token is accepted (1 incident(s) on the first page)"};
   size_t at = 0;
   for (const auto& expected : order) {
     auto pos = r.out.find(expected, at);
@@ -102,7 +105,8 @@ TEST_F(CliDoctor, MissingCredentialFailsTheConfigurationCheck) {
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(j["checks"][0]["check"], "configuration");
   EXPECT_EQ(j["checks"][0]["status"], "failed");
-  EXPECT_EQ(j["checks"].back()["status"], "not_checked");
+  EXPECT_EQ(j["checks"].back()["check"], "Defender XDR API");
+  EXPECT_EQ(j["checks"].back()["status"], "skipped") << "no token, no API call";
 }
 
 TEST_F(CliDoctor, UnsafeTokenCacheFileFailsNamingIt) {
@@ -119,6 +123,27 @@ TEST_F(CliDoctor, WithoutTenantIsAUsageError) {
   EXPECT_EQ(h.run({"doctor"}).code, 2);
   EXPECT_EQ(h.run({"doctor", "--tenant", "common"}).code, 2);
   EXPECT_EQ(h.router.transport->count(), 0u);
+}
+
+} // namespace
+} // namespace xdr::testing::cli_test
+
+namespace xdr::testing::cli_test {
+namespace {
+
+TEST_F(CliDoctor, DefenderApiRefusalsAreNamed) {
+  h.router.set("https://api.security.microsoft.com/api/incidents?$top=1", 403,
+               R"({"error":{"code":"Forbidden","message":"Missing application roles. API required roles: Incident.Read.All, application roles: ","target":"x"}})");
+  auto r = h.run({"doctor", "--tenant", "contoso.onmicrosoft.com"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(line(r.out, "[FAIL] Defender XDR API"),
+            "[FAIL] Defender XDR API: GET https://api.security.microsoft.com/api/incidents?$top=1: 403, the token lacks a permission")
+      << r.out;
+  EXPECT_NE(r.out.find("Missing application roles. API required roles: Incident.Read.All"), std::string::npos);
+  h.router.set("https://emu.example:8443/api/incidents?$top=1", 200, "<html>gateway</html>");
+  auto html = h.run({"doctor", "--tenant", "contoso.onmicrosoft.com", "--api-base", "https://emu.example:8443/"});
+  EXPECT_EQ(html.code, 1);
+  EXPECT_NE(html.out.find("200 but not an incidents page (received an HTML page)"), std::string::npos) << html.out;
 }
 
 } // namespace

@@ -85,7 +85,60 @@ std::string permission_api_name(const std::string& alias) {
 
 struct DoctorOptions {
   std::vector<std::string> resources;
+  std::string api_base; // Defender XDR API base; default: the cloud's (XDR_API_BASE in the environment)
 };
+
+// GET {api_base}/api/incidents?$top=1 with the tenant's token: is the API there, and does it take the token?
+void check_defender_api(Report& report, http::Transport& transport, const std::string& api_base,
+                        const std::string& token) {
+  http::Request request;
+  request.method = "GET";
+  std::string base = api_base;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  request.url = base + "/api/incidents?$top=1";
+  request.headers.set("Authorization", "Bearer " + token);
+  request.headers.set("Accept", "application/json");
+  auto response = transport.send(request);
+  const std::string where = "GET " + base + "/api/incidents?$top=1";
+  if (!response) {
+    report.add("Defender XDR API", Status::fail, where + ": unreachable", {response.error().message});
+    return;
+  }
+  std::string message;
+  Json body = Json::parse(response->body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object())
+    message = body["error"].value("message", std::string());
+  switch (response->status) {
+  case 200: {
+    size_t n = body.is_object() && body.contains("value") && body["value"].is_array() ? body["value"].size() : 0;
+    if (!body.is_object() || !body.contains("value"))
+      report.add("Defender XDR API", Status::fail, where + ": 200 but not an incidents page (received " +
+                                                       util::describe_body(response->body) + ")");
+    else
+      report.add("Defender XDR API", Status::ok, where + ": 200, the token is accepted (" + std::to_string(n) +
+                                                     " incident(s) on the first page)");
+    return;
+  }
+  case 401:
+    report.add("Defender XDR API", Status::fail, where + ": 401, the API refused the token",
+               {message.empty() ? "check the token's audience (it must be the Defender XDR API)" : message});
+    return;
+  case 403:
+    report.add("Defender XDR API", Status::fail, where + ": 403, the token lacks a permission",
+               {message.empty() ? "grant Incident.Read.All and consent again" : message});
+    return;
+  case 429:
+    report.add("Defender XDR API", Status::warn,
+               where + ": 429, throttled" +
+                   (response->headers.get("retry-after") ? "; retry after " + *response->headers.get("retry-after") + " s"
+                                                         : std::string()),
+               {message});
+    return;
+  default:
+    report.add("Defender XDR API", Status::fail, where + ": HTTP " + std::to_string(response->status),
+               {message.empty() ? util::describe_body(response->body) : message});
+  }
+}
 
 int run_doctor(Context& ctx, const DoctorOptions& o) {
   auto& out = ctx.io().out;
@@ -119,6 +172,8 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
   } else {
     report.add("configuration", Status::fail, config_detail, {credential.error().message});
   }
+
+  std::optional<std::string> xdr_token; // for the Defender API check (step 7)
 
   // 2. Authority reachable, tenant known.
   auto transport = ctx.transport();
@@ -160,6 +215,7 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
     }
     for (const auto& alias : resources) {
       const std::string uri = *auth::resolve_resource(alias, s.cloud);
+      const bool is_xdr = uri == *auth::resolve_resource("xdr", s.cloud);
       const std::string suffix = " (" + alias + ")";
       if (!client) {
         report.add("token" + suffix, Status::skip, no_client);
@@ -186,6 +242,7 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
       report.add("token" + suffix, Status::ok,
                  "got a token for " + uri + " (" + std::string(auth::to_string(s.endpoint)) + " endpoint, expires " +
                      format_relative(token->expires_on(), now) + ")");
+      if (is_xdr) xdr_token = std::string(token->value().reveal());
 
       Json claims = Json::object();
       if (auto decoded = jwt::decode(token->value().reveal())) claims = decoded->payload;
@@ -236,9 +293,19 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
     }
   }
 
-  // 7. The Defender API itself.
-  report.add("Defender XDR API", Status::not_checked,
-             "not checked: the Defender XDR API client arrives in a later release (no request was made)");
+  // 7. The Defender API itself, with the tenant's token.
+  if (xdr_token) {
+    std::string api_base = o.api_base;
+    if (api_base.empty()) {
+      if (ctx.io().env) {
+      if (auto env = ctx.io().env("XDR_API_BASE")) api_base = *env;
+    }
+    }
+    if (api_base.empty()) api_base = std::string(auth::endpoints(s.cloud).xdr_api);
+    check_defender_api(report, *ctx.transport(), api_base, *xdr_token);
+  } else {
+    report.add("Defender XDR API", Status::skip, "needs a Defender XDR token (see above)");
+  }
   report.finish();
   return report.failed() ? k_exit_failure : k_exit_ok;
 }
@@ -250,10 +317,13 @@ Command add_doctor(CLI::App& root, Context& ctx) {
   CLI::App* app = root.add_subcommand("doctor", "Check configuration, authority, clock, token, roles and keys for a tenant");
   app->add_option("--resource", o->resources,
                   "xdr | mde | graph | URI to check, repeatable (default: the configured resources, xdr)");
+  app->add_option("--api-base", o->api_base,
+                  "Defender XDR API base URL (default: the cloud's, or XDR_API_BASE; the emulator's URL for tests)");
   app->footer("Checks, in order: configuration; authority reachable and tenant known (OpenID configuration);\n"
               "clock skew against the authority's Date header (warns above 5 min); a token per resource; roles\n"
               "present vs needed (Incident.Read.All, AdvancedHunting.Read.All by default, or \"required_roles\" in\n"
-              "the config file); the token validated against the tenant's keys; the Defender API (not checked yet).\n"
+              "the config file); the token validated against the tenant's keys; GET /api/incidents?$top=1 on the\n"
+              "Defender XDR API with the token (--api-base for the emulator).\n"
               "A missing consent prints the consent link to send to the customer's administrator.\n"
               "Example:\n"
               "  xdrpartner doctor --tenant fabrikam.onmicrosoft.com --client-secret-file ~/.config/xdrpartner/secret\n"
