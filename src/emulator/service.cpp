@@ -44,21 +44,24 @@ bool is_loopback(const std::string& addr) {
 
 // ---- request log ----
 
-void RequestLog::add(LoggedRequest entry) {
+void RequestLog::add(const LoggedRequest& e) {
+  Json j = {{"time", e.time}, {"method", e.method}, {"path", e.path},   {"query", e.query},
+            {"form", e.form}, {"headers", e.headers}, {"route", e.route}, {"tenant", e.tenant},
+            {"status", e.status}, {"remote", e.remote}};
+  std::string text = safe_dump(j);
   std::lock_guard lock(m_mutex);
-  entry.seq = m_next++;
-  m_entries.push_back(std::move(entry));
+  m_entries.emplace_back(m_next++, std::move(text));
   while (m_entries.size() > k_cap) m_entries.pop_front();
 }
 
 Json RequestLog::to_json(uint64_t since) const {
   std::lock_guard lock(m_mutex);
   Json arr = Json::array();
-  for (const auto& e : m_entries) {
-    if (e.seq <= since) continue;
-    arr.push_back({{"seq", e.seq}, {"time", e.time}, {"method", e.method}, {"path", e.path}, {"query", e.query},
-                   {"form", e.form}, {"headers", e.headers}, {"route", e.route}, {"tenant", e.tenant},
-                   {"status", e.status}, {"remote", e.remote}});
+  for (const auto& [seq, text] : m_entries) {
+    if (seq <= since) continue;
+    Json j = Json::parse(text, nullptr, false);
+    j["seq"] = seq;
+    arr.push_back(std::move(j));
   }
   return {{"requests", arr}, {"next", m_next}};
 }
@@ -216,7 +219,7 @@ void Emulator::Impl::install_routes() {
     e.tenant = route.tenant;
     e.status = res.status;
     e.remote = req.remote_addr;
-    log.add(std::move(e));
+    log.add(e);
   });
 
   // Errors httplib raises itself (bad request line, body too large, no route) in the service's dialect.

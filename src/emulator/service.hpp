@@ -26,17 +26,19 @@ struct LoggedRequest {
   std::string remote;
 };
 
+// The last k_cap requests, each kept as one compact JSON text (a few hundred bytes): a tree of
+// JSON objects per request would grow the emulator by kilobytes per token under load.
 class RequestLog {
 public:
-  void add(LoggedRequest entry);
+  void add(const LoggedRequest& entry);
   Json to_json(uint64_t since) const;
   void clear();
 
 private:
   mutable std::mutex m_mutex;
-  std::deque<LoggedRequest> m_entries;
+  std::deque<std::pair<uint64_t, std::string>> m_entries; // seq, serialized entry
   uint64_t m_next = 1;
-  static constexpr size_t k_cap = 200'000;
+  static constexpr size_t k_cap = 100'000;
 };
 
 struct FaultRule {
