@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::chrono::seconds k_max_clock_skew{300};
 
-enum class Status { ok, warn, fail, skip, not_checked };
+enum class Status { ok, warn, fail, skip };
 
 std::string_view label(Status s) {
   switch (s) {
@@ -24,7 +24,6 @@ std::string_view label(Status s) {
   case Status::warn: return "[WARN]";
   case Status::fail: return "[FAIL]";
   case Status::skip: return "[SKIP]";
-  case Status::not_checked: return "[ -- ]";
   }
   return "[ ?? ]";
 }
@@ -35,7 +34,6 @@ std::string_view status_name(Status s) {
   case Status::warn: return "warning";
   case Status::fail: return "failed";
   case Status::skip: return "skipped";
-  case Status::not_checked: return "not_checked";
   }
   return "unknown";
 }
