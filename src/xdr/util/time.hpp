@@ -1,5 +1,5 @@
 #pragma once
-// RFC 3339 and HTTP-date formatting and parsing, in UTC.
+// RFC 3339 and HTTP-date formatting and parsing, in UTC; proleptic Gregorian day arithmetic.
 
 #include <optional>
 #include <string>
@@ -8,6 +8,10 @@
 #include <xdr/util/clock.hpp>
 
 namespace xdr::util {
+
+// Days since 1970-01-01 of a civil date, and back (Howard Hinnant's algorithms; any year).
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
+void civil_from_days(int64_t days, int64_t& year, unsigned& month, unsigned& day);
 
 // "2020-09-06T14:46:57.0733333Z": `fraction_digits` digits (0..7), trailing zeros trimmed when `trim`.
 std::string format_rfc3339(TimePoint tp, int fraction_digits = 7, bool trim = false);
