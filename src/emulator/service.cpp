@@ -148,6 +148,41 @@ Route classify(std::string_view method, std::string_view path) {
   return {"other", tenant};
 }
 
+void Emulator::Impl::log_request(const httplib::Request& req, const httplib::Response& res) {
+    Route route = classify(req.method, req.path);
+    if (route.name == "control") return;
+    // Bytes that did not parse as a request line (the unread body of a fault-answered request,
+    // read after the client closed): not a request anyone sent.
+    if (req.method.empty()) return;
+    LoggedRequest e;
+    e.time = util::format_rfc3339(now());
+    e.method = req.method;
+    e.path = req.path;
+    e.query = Json::object();
+    for (const auto& [k, v] : req.params) e.query[k] = secret_field(k) ? Json("***") : Json(v);
+    e.form = Json::object();
+    if (util::istarts_with(req.get_header_value("Content-Type"), "application/x-www-form-urlencoded")) {
+      if (auto f = util::parse_form(req.body)) e.form = masked_fields(*f);
+    }
+    e.headers = Json::object();
+    for (const char* h : {"Content-Type", "User-Agent", "client-request-id", "x-client-SKU", "x-client-sku",
+                          "x-client-VER", "x-ms-lib-capability", "x-ms-client-request-id"}) {
+      if (req.has_header(h)) e.headers[util::to_lower(h)] = req.get_header_value(h);
+    }
+    if (req.has_header("Authorization")) {
+      // Only a known scheme is kept; everything after it, or a value without one, is masked.
+      std::string a = req.get_header_value("Authorization");
+      std::string auth_scheme = a.substr(0, a.find_first_of(" \t"));
+      bool known = util::iequals(auth_scheme, "Bearer") || util::iequals(auth_scheme, "Basic");
+      e.headers["authorization"] = known && auth_scheme.size() < a.size() ? auth_scheme + " ***" : std::string("***");
+    }
+    e.route = route.name;
+    e.tenant = route.tenant;
+    e.status = res.status;
+    e.remote = req.remote_addr;
+    log.add(e);
+}
+
 void Emulator::Impl::install_routes() {
   // Fault rules apply before routing: "the next N calls of route R answer S", delays, drops.
   server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -181,46 +216,15 @@ void Emulator::Impl::install_routes() {
   });
 
   // Every answer carries a Date from the emulator's clock, so clients can measure clock skew
-  // (and a clock offset set through the control API shows up as skew).
-  server->set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+  // (and a clock offset set through the control API shows up as skew). The request is logged here,
+  // before the answer is written, so a client that has its answer always finds its request logged.
+  server->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Date", util::format_http_date(now()));
+    log_request(req, res);
   });
 
+
   // The request log: what every client sent, secrets masked.
-  server->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    Route route = classify(req.method, req.path);
-    if (route.name == "control") return;
-    // Bytes that did not parse as a request line (the unread body of a fault-answered request,
-    // read after the client closed): not a request anyone sent.
-    if (req.method.empty()) return;
-    LoggedRequest e;
-    e.time = util::format_rfc3339(now());
-    e.method = req.method;
-    e.path = req.path;
-    e.query = Json::object();
-    for (const auto& [k, v] : req.params) e.query[k] = secret_field(k) ? Json("***") : Json(v);
-    e.form = Json::object();
-    if (util::istarts_with(req.get_header_value("Content-Type"), "application/x-www-form-urlencoded")) {
-      if (auto f = util::parse_form(req.body)) e.form = masked_fields(*f);
-    }
-    e.headers = Json::object();
-    for (const char* h : {"Content-Type", "User-Agent", "client-request-id", "x-client-SKU", "x-client-sku",
-                          "x-client-VER", "x-ms-lib-capability", "x-ms-client-request-id"}) {
-      if (req.has_header(h)) e.headers[util::to_lower(h)] = req.get_header_value(h);
-    }
-    if (req.has_header("Authorization")) {
-      // Only a known scheme is kept; everything after it, or a value without one, is masked.
-      std::string a = req.get_header_value("Authorization");
-      std::string auth_scheme = a.substr(0, a.find_first_of(" \t"));
-      bool known = util::iequals(auth_scheme, "Bearer") || util::iequals(auth_scheme, "Basic");
-      e.headers["authorization"] = known && auth_scheme.size() < a.size() ? auth_scheme + " ***" : std::string("***");
-    }
-    e.route = route.name;
-    e.tenant = route.tenant;
-    e.status = res.status;
-    e.remote = req.remote_addr;
-    log.add(e);
-  });
 
   // Errors httplib raises itself (bad request line, body too large, no route) in the service's dialect.
   server->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {

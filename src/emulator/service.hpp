@@ -103,6 +103,9 @@ struct Emulator::Impl {
   // Is this Host header one of the emulator's own names?
   bool is_our_host(const std::string& host) const;
 
+  // Adds the request to the request log (secrets masked).
+  void log_request(const httplib::Request& req, const httplib::Response& res);
+
   void install_routes();
   void install_entra_routes();
   void install_control_routes();
