@@ -1,0 +1,3 @@
+list(APPEND XDR_CORE_SOURCES
+  xdr/api/model.cpp
+)
