@@ -17,7 +17,7 @@ namespace xdr::emulator::kql {
 namespace {
 
 std::filesystem::path corpus_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "kql" / "corpus";
+  return std::filesystem::path(XDR_TEST_DATA_DIR) / "kql" / "corpus";
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -35,7 +35,7 @@ Run run(const std::string& command) {
 
 TEST(ValidatePyJwt, AcceptsTokenSignedByPyJwt) {
   const std::string python = "/usr/bin/python3";
-  const auto script = std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "validate_pyjwt_token.py";
+  const auto script = std::filesystem::path(XDR_TEST_DATA_DIR) / "validate_pyjwt_token.py";
   if (!std::filesystem::exists(python)) GTEST_SKIP() << python << " is not installed";
   ASSERT_TRUE(std::filesystem::exists(script)) << script;
   auto probe = run(python + " -c 'import jwt, cryptography' 2>/dev/null");
