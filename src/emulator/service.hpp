@@ -110,6 +110,7 @@ struct Emulator::Impl {
   void install_entra_routes();
   void install_control_routes();
   void install_defender_routes();
+  void install_graph_routes();
 };
 
 // The body of an injected fault or an httplib-level error, in the dialect of the route.
