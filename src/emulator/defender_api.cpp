@@ -67,9 +67,8 @@ void handle_list(Emulator::Impl& im, const httplib::Request& req, httplib::Respo
     pred = std::move(*p);
   }
   auto data = tenant_data(im, caller->tid);
-  OrderedJson body;
-  body["@odata.context"] = k_odata_base;
-  OrderedJson value = OrderedJson::array();
+  // The page is assembled from each incident's cached serialization: rendering is the expensive part.
+  std::vector<std::shared_ptr<const std::string>> page;
   bool more = false;
   {
     std::shared_lock lock(data->mutex);
@@ -78,14 +77,23 @@ void handle_list(Emulator::Impl& im, const httplib::Request& req, httplib::Respo
       const Incident& inc = data->incidents[idx];
       if (pred && !pred(inc)) continue;
       if (matched++ < skip) continue;
-      if (static_cast<int64_t>(value.size()) >= top) {
+      if (static_cast<int64_t>(page.size()) >= top) {
         more = true;
         break;
       }
-      value.push_back(data->render(inc));
+      page.push_back(data->rendered_text(idx));
     }
   }
-  body["value"] = std::move(value);
+  size_t bytes = 64;
+  for (const auto& t : page) bytes += t->size() + 1;
+  std::string body;
+  body.reserve(bytes + 512);
+  body += "{\"@odata.context\":" + Json(k_odata_base).dump() + ",\"value\":[";
+  for (size_t i = 0; i < page.size(); ++i) {
+    if (i) body += ',';
+    body += *page[i];
+  }
+  body += ']';
   if (more && top > 0) {
     std::string q;
     auto add = [&q](const std::string& k, const std::string& v) {
@@ -94,10 +102,10 @@ void handle_list(Emulator::Impl& im, const httplib::Request& req, httplib::Respo
     if (req.has_param("$filter")) add("$filter", req.get_param_value("$filter"));
     if (req.has_param("$top")) add("$top", std::to_string(top));
     add("$skip", std::to_string(skip + top));
-    body["@odata.nextLink"] = im.base_url(req) + req.path + q;
+    body += ",\"@odata.nextLink\":" + safe_dump(Json(im.base_url(req) + req.path + q));
   }
-  res.status = 200;
-  res.set_content(safe_dump(body), "application/json; charset=utf-8");
+  body += '}';
+  send_body(res, 200, std::move(body));
 }
 
 // Finds the incident named in the path; writes 404 and returns nullopt when absent.
@@ -124,8 +132,7 @@ void handle_get(Emulator::Impl& im, const httplib::Request& req, httplib::Respon
     OrderedJson incident = data->render(data->incidents[*idx]);
     for (auto& [k, v] : incident.items()) body[k] = std::move(v);
   }
-  res.status = 200;
-  res.set_content(safe_dump(body), "application/json; charset=utf-8");
+  send_body(res, 200, safe_dump(body));
 }
 
 // Maps accepted determination spellings to the stored (Graph-aligned) name; nullopt when unknown.
@@ -212,8 +219,7 @@ void handle_patch(Emulator::Impl& im, const httplib::Request& req, httplib::Resp
     OrderedJson incident = data->render(inc);
     for (auto& [k, v] : incident.items()) out[k] = std::move(v);
   }
-  res.status = 200;
-  res.set_content(safe_dump(out), "application/json; charset=utf-8");
+  send_body(res, 200, safe_dump(out));
 }
 
 // Runs the body's {"Query"} over the tenant's tables; nullopt (400 written) when the body or the query is bad.
@@ -244,8 +250,7 @@ void handle_hunting(Emulator::Impl& im, const httplib::Request& req, httplib::Re
   if (!caller || !take_quota(im, res, caller->tid, "hunting")) return;
   auto result = run_hunting(im, req, res, caller->tid);
   if (!result) return;
-  res.status = 200;
-  res.set_content(safe_dump(kql::to_defender_json(*result)), "application/json; charset=utf-8");
+  send_body(res, 200, safe_dump(kql::to_defender_json(*result)));
 }
 
 // Defender for Endpoint's advanced queries: the MDE audience, AdvancedQuery.Read.All, its own quota, and the
@@ -274,8 +279,7 @@ void handle_advanced_queries(Emulator::Impl& im, const httplib::Request& req, ht
     return send_error(res, 400, "BadRequest",
                       "Query execution has exceeded the allowed result size. Optimize your query by limiting the "
                       "number of results and try again");
-  res.status = 200;
-  res.set_content(std::move(text), "application/json; charset=utf-8");
+  send_body(res, 200, std::move(text));
 }
 
 } // namespace

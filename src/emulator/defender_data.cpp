@@ -255,6 +255,10 @@ int64_t TenantData::create_incident(util::DeterministicRng& rng, int64_t at) {
 }
 
 void TenantData::bump(size_t index, int64_t at) {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size()) m_text[index].reset();
+  }
   Incident& inc = incidents[index];
   inc.last_update = std::max(at, inc.last_update + 1);
 }
@@ -321,7 +325,24 @@ void TenantData::apply_steady_churn(double create_per_minute, double update_per_
   if (changed) sort_order();
 }
 
+std::shared_ptr<const std::string> TenantData::rendered_text(size_t index) const {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size() && m_text[index]) return m_text[index];
+  }
+  auto text = std::make_shared<const std::string>(
+      render(incidents[index]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::lock_guard guard(m_text_mutex);
+  if (m_text.size() < incidents.size()) m_text.resize(incidents.size());
+  m_text[index] = text;
+  return text;
+}
+
 void TenantData::touch(size_t index) {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size()) m_text[index].reset();
+  }
   std::erase(order, index);
   const Incident& x = incidents[index];
   auto pos = std::find_if(order.begin(), order.end(), [&](size_t b) {

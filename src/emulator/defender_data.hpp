@@ -82,9 +82,12 @@ public:
 
   // The incident as the API renders it (alerts included).
   OrderedJson render(const Incident& incident) const;
+  // render(incidents[index]) serialized, cached until the incident changes (touch, churn). Caller holds
+  // at least the shared lock.
+  std::shared_ptr<const std::string> rendered_text(size_t index) const;
   // The alerts of an incident, as rendered inside it.
   OrderedJson render_alerts(const Incident& incident) const;
-  // Re-sorts `index` after its lastUpdateTime changed. Caller holds the write lock.
+  // Re-sorts `index` after it changed (and drops its cached text). Caller holds the write lock.
   void touch(size_t index);
   // The AlertInfo fields of each alert of `incident`, in render order.
   std::vector<AlertFacts> alert_facts(const Incident& incident) const;
@@ -115,6 +118,8 @@ private:
   uint64_t m_seed;
   TenantProfile m_profile;
   util::TimePoint m_now;
+  mutable std::mutex m_text_mutex;
+  mutable std::vector<std::shared_ptr<const std::string>> m_text; // by incident index; null: not rendered
   mutable std::mutex m_catalog_mutex;
   mutable std::shared_ptr<const kql::Catalog> m_catalog;
   mutable size_t m_catalog_incidents = 0; // incidents whose alerts AlertInfo holds

@@ -280,10 +280,7 @@ OrderedJson graph_incident(const TenantData& data, const Incident& inc, bool wit
 
 // ---- request plumbing ----
 
-void graph_ok(httplib::Response& res, const OrderedJson& body) {
-  res.status = 200;
-  res.set_content(safe_dump(body), "application/json; charset=utf-8");
-}
+void graph_ok(httplib::Response& res, const OrderedJson& body) { send_body(res, 200, safe_dump(body)); }
 
 // Authorizes for the Graph surface and counts the call against the app's limit across tenants.
 std::optional<Caller> graph_caller(Emulator::Impl& im, const httplib::Request& req, httplib::Response& res,
