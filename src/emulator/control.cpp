@@ -1,7 +1,7 @@
 // The control API under /_emulator/, answered on loopback only (docs/emulator.md): change the
 // directory at run time, rotate keys, move the clock, inject faults, read the request log.
 
-#include <emulator/service.hpp>
+#include <emulator/resource_server.hpp>
 #include <xdr/util/base64.hpp>
 #include <xdr/util/strings.hpp>
 #include <xdr/util/time.hpp>
@@ -142,6 +142,30 @@ void Emulator::Impl::install_control_routes() {
     auto ok = dir->grant(t->tenant_id, cid, body->value("resource", std::string("xdr")), roles);
     if (!ok) return control_error(res, 400, ok.error().message);
     send_json(res, 200, tenant_json(*t));
+  }));
+
+  // Data churn: {"create": N, "update": M} creates N incidents and moves M others' lastUpdateTime, now.
+  s.Post("/_emulator/tenants/([^/]+)/churn", guard([this](const httplib::Request& req, httplib::Response& res) {
+    auto body = body_json(req, res);
+    if (!body) return;
+    std::string tid;
+    {
+      std::shared_lock lock(dir->mutex);
+      const Tenant* t = dir->find_tenant(req.matches[1].str());
+      if (!t) return control_error(res, 404, "no tenant " + req.matches[1].str());
+      tid = t->tenant_id;
+    }
+    auto number = [&](const char* k) -> std::optional<int64_t> {
+      auto v = body->find(k);
+      if (v == body->end()) return 0;
+      if (!v->is_number_integer()) return std::nullopt;
+      return v->get<int64_t>();
+    };
+    auto create = number("create"), update = number("update");
+    if (!create || !update) return control_error(res, 400, "create and update must be integers");
+    auto r = churn_tenant(*this, tid, *create, *update);
+    if (!r) return control_error(res, 400, r.error().message);
+    send_json(res, 200, {{"tenant_id", tid}, {"created", r->created}, {"updated", r->updated}, {"now", util::format_rfc3339(now())}});
   }));
 
   // Revoke: the whole service principal, or with ?resource=R[&role=X] only roles.

@@ -152,6 +152,12 @@ OrderedJson device_json(const Device& d, util::DeterministicRng& rng) {
   return j;
 }
 
+constexpr const char* k_incident_names[] = {
+    "Multi-stage incident involving Initial access & Execution on one endpoint",
+    "Ransomware activity on multiple endpoints", "Suspicious PowerShell activity on one endpoint",
+    "Email messages containing malicious URL removed after delivery", "Impossible travel activity involving one user",
+    "Credential theft activity on one endpoint", "Mass download by a single user", "Phishing campaign reported by users"};
+
 bool is_datetime_field(std::string_view f) { return f == "lastUpdateTime" || f == "createdTime"; }
 
 } // namespace
@@ -178,11 +184,6 @@ const std::vector<std::string>& entity_keys() {
 
 TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now)
     : m_seed(seed), m_profile(std::move(profile)), m_now(now) {
-  static constexpr const char* names[] = {
-      "Multi-stage incident involving Initial access & Execution on one endpoint",
-      "Ransomware activity on multiple endpoints", "Suspicious PowerShell activity on one endpoint",
-      "Email messages containing malicious URL removed after delivery", "Impossible travel activity involving one user",
-      "Credential theft activity on one endpoint", "Mass download by a single user", "Phishing campaign reported by users"};
   static constexpr const char* tp_det[] = {"MultiStagedAttack", "MaliciousUserActivity", "CompromisedUser", "Malware",
                                            "Phishing", "UnwantedSoftware", "Other"};
   static constexpr const char* iea_det[] = {"SecurityTesting", "LineOfBusinessApplication", "ConfirmedUserActivity",
@@ -202,7 +203,7 @@ TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now
     inc.last_update = inc.created + static_cast<int64_t>(rng.below(static_cast<uint64_t>(
                                         std::min<int64_t>(now_t - inc.created, 3 * k_day))));
     inc.generated_update = inc.last_update;
-    inc.name = pick(rng, names);
+    inc.name = pick(rng, k_incident_names);
     uint64_t st = rng.below(4);
     inc.status = st < 2 ? "Active" : st == 2 ? "InProgress" : "Resolved";
     if (inc.status != "Active" || rng.below(2)) inc.assigned_to = std::string(pick(rng, analysts)) + "@" + m_profile.domain;
@@ -220,6 +221,10 @@ TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now
     by_id[inc.id] = incidents.size();
     incidents.push_back(std::move(inc));
   }
+  sort_order();
+}
+
+void TenantData::sort_order() {
   order.resize(incidents.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [this](size_t a, size_t b) {
@@ -229,7 +234,115 @@ TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now
   });
 }
 
+int64_t TenantData::create_incident(util::DeterministicRng& rng, int64_t at) {
+  Incident inc;
+  int64_t last_id = incidents.empty() ? 100'000 : incidents.back().id;
+  inc.id = last_id + 1 + static_cast<int64_t>(rng.below(40));
+  inc.created = at;
+  inc.last_update = at;
+  inc.generated_update = at;
+  inc.name = pick(rng, k_incident_names);
+  inc.status = "Active";
+  inc.classification = "Unknown";
+  inc.determination = "NotAvailable";
+  inc.severity = pick(rng, k_severities);
+  inc.alert_seed = rng.next();
+  inc.alert_count = 1 + static_cast<int>(rng.below(4));
+  by_id[inc.id] = incidents.size();
+  order.push_back(incidents.size());
+  incidents.push_back(std::move(inc));
+  return incidents.back().id;
+}
+
+void TenantData::bump(size_t index, int64_t at) {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size()) m_text[index].reset();
+  }
+  Incident& inc = incidents[index];
+  inc.last_update = std::max(at, inc.last_update + 1);
+}
+
+ChurnResult TenantData::churn(int64_t create, int64_t update, int64_t now_ticks) {
+  std::unique_lock lock(mutex);
+  util::DeterministicRng rng(m_seed, "defender/" + m_profile.tenant_id + "/churn/" + std::to_string(m_churn_calls++));
+  ChurnResult out;
+  size_t existing = incidents.size();
+  // Distinct incidents, drawn before the new ones exist so a call never "updates" what it created.
+  std::vector<size_t> picks;
+  size_t want = static_cast<size_t>(std::clamp<int64_t>(update, 0, static_cast<int64_t>(existing)));
+  if (want * 2 > existing) {
+    std::vector<size_t> all(existing);
+    for (size_t i = 0; i < existing; ++i) all[i] = i;
+    for (size_t i = 0; i < want; ++i) std::swap(all[i], all[i + rng.below(existing - i)]);
+    picks.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(want));
+  } else {
+    std::unordered_map<size_t, bool> seen;
+    while (picks.size() < want) {
+      size_t i = static_cast<size_t>(rng.below(existing));
+      if (seen.emplace(i, true).second) picks.push_back(i);
+    }
+  }
+  for (int64_t i = 0; i < create; ++i) out.created.push_back(create_incident(rng, now_ticks));
+  for (size_t i : picks) {
+    bump(i, now_ticks);
+    out.updated.push_back(incidents[i].id);
+  }
+  sort_order();
+  return out;
+}
+
+void TenantData::apply_steady_churn(double create_per_minute, double update_per_minute, int64_t now_ticks) {
+  int64_t base = ticks_of(m_now);
+  if (now_ticks <= base) return;
+  double minutes = static_cast<double>(now_ticks - base) / static_cast<double>(k_minute);
+  auto due = [&](double rate) { return rate > 0 ? static_cast<int64_t>(minutes * rate) : 0; };
+  {
+    std::shared_lock lock(mutex);
+    if (due(create_per_minute) <= m_steady_created && due(update_per_minute) <= m_steady_updated) return;
+  }
+  std::unique_lock lock(mutex);
+  int64_t want_created = due(create_per_minute), want_updated = due(update_per_minute);
+  // A clock jumped far ahead: skip what exceeds one batch rather than stall this request.
+  m_steady_created = std::max(m_steady_created, want_created - k_max_steady_batch);
+  m_steady_updated = std::max(m_steady_updated, want_updated - k_max_steady_batch);
+  auto stamp = [&](int64_t k, double rate) {
+    return base + static_cast<int64_t>(static_cast<double>(k) * static_cast<double>(k_minute) / rate);
+  };
+  util::DeterministicRng rng(m_seed, "defender/" + m_profile.tenant_id + "/steady/" + std::to_string(m_steady_created) +
+                                         "/" + std::to_string(m_steady_updated));
+  bool changed = false;
+  while (m_steady_created < want_created) {
+    ++m_steady_created;
+    create_incident(rng, std::min(now_ticks, stamp(m_steady_created, create_per_minute)));
+    changed = true;
+  }
+  while (m_steady_updated < want_updated && !incidents.empty()) {
+    ++m_steady_updated;
+    bump(static_cast<size_t>(rng.below(incidents.size())), std::min(now_ticks, stamp(m_steady_updated, update_per_minute)));
+    changed = true;
+  }
+  if (changed) sort_order();
+}
+
+std::shared_ptr<const std::string> TenantData::rendered_text(size_t index) const {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size() && m_text[index]) return m_text[index];
+  }
+  auto text = std::make_shared<const std::string>(
+      render(incidents[index]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::lock_guard guard(m_text_mutex);
+  if (m_text.size() < incidents.size()) m_text.resize(incidents.size());
+  m_text[index] = text;
+  return text;
+}
+
 void TenantData::touch(size_t index) {
+  {
+    std::lock_guard guard(m_text_mutex);
+    if (index < m_text.size()) m_text[index].reset();
+  }
   std::erase(order, index);
   const Incident& x = incidents[index];
   auto pos = std::find_if(order.begin(), order.end(), [&](size_t b) {
@@ -281,6 +394,15 @@ AlertCore alert_core(const Incident& inc, int a) {
 }
 
 } // namespace
+
+std::vector<AlertFacts> TenantData::alert_facts(const Incident& inc) const {
+  std::vector<AlertFacts> out;
+  for (int a = 0; a < inc.alert_count; ++a) {
+    AlertCore c = alert_core(inc, a);
+    out.push_back({c.id, c.created, c.updated, c.severity, service_source(c.src)});
+  }
+  return out;
+}
 
 OrderedJson TenantData::render_alerts(const Incident& inc) const {
   // The device and user pools are small and cheap to rebuild, and depend only on (seed, tenant).
@@ -410,8 +532,59 @@ OrderedJson TenantData::render(const Incident& inc) const {
 
 // ---- hunting tables ----
 
+namespace {
+
+kql::TableBuilder alert_info_builder() {
+  using kql::Type;
+  return kql::TableBuilder({{"Timestamp", Type::datetime}, {"AlertId", Type::string}, {"Title", Type::string},
+                            {"Category", Type::string}, {"Severity", Type::string}, {"ServiceSource", Type::string},
+                            {"DetectionSource", Type::string}, {"AttackTechniques", Type::string}});
+}
+
+void add_alert_info_rows(kql::TableBuilder& info, const Incident& inc) {
+  for (int n = 0; n < inc.alert_count; ++n) {
+    AlertCore c = alert_core(inc, n);
+    OrderedJson mitre = OrderedJson::array();
+    for (auto t : util::split(c.kind->mitre, ','))
+      if (!t.empty()) mitre.push_back(std::string(t));
+    info.add_row({kql::Value(kql::DateTime{c.created}), c.id, c.kind->title, c.kind->category, c.severity,
+                  service_source(c.src), c.detection, mitre.dump()});
+  }
+}
+
+} // namespace
+
 std::shared_ptr<const kql::Catalog> TenantData::catalog() const {
-  std::call_once(m_catalog_once, [this] { m_catalog = build_catalog(); });
+  std::lock_guard guard(m_catalog_mutex);
+  size_t count = 0;
+  {
+    std::shared_lock lock(mutex);
+    count = incidents.size();
+  }
+  if (!m_catalog) {
+    m_catalog = build_catalog(); // sets m_catalog_incidents
+    return m_catalog;
+  }
+  if (count <= m_catalog_incidents) return m_catalog;
+  // Incidents created by churn since: AlertInfo = the old rows (shared values copied) + theirs.
+  auto old = m_catalog->find("AlertInfo");
+  kql::TableBuilder info = alert_info_builder();
+  info.reserve(old->row_count + (count - m_catalog_incidents) * 4);
+  for (size_t r = 0; r < old->row_count; ++r) {
+    std::vector<kql::Value> row;
+    for (size_t c = 0; c < old->schema.size(); ++c) row.push_back(old->at(r, c));
+    info.add_row(std::move(row));
+  }
+  {
+    std::shared_lock lock(mutex);
+    for (size_t i = m_catalog_incidents; i < incidents.size(); ++i) add_alert_info_rows(info, incidents[i]);
+    m_catalog_incidents = incidents.size();
+  }
+  auto next = std::make_shared<kql::Catalog>();
+  for (const auto& name : m_catalog->names())
+    if (name != "AlertInfo") next->add(name, m_catalog->find(name));
+  next->add("AlertInfo", info.build());
+  m_catalog = next;
   return m_catalog;
 }
 
@@ -433,8 +606,7 @@ std::shared_ptr<const kql::Catalog> TenantData::build_catalog() const {
   const auto B = Type::boolean;
   const auto O = Type::dynamic;
 
-  kql::TableBuilder info(cols({{"Timestamp", D}, {"AlertId", S}, {"Title", S}, {"Category", S}, {"Severity", S},
-                               {"ServiceSource", S}, {"DetectionSource", S}, {"AttackTechniques", S}}));
+  kql::TableBuilder info = alert_info_builder();
   kql::TableBuilder evidence(cols({{"Timestamp", D}, {"AlertId", S}, {"Title", S}, {"Categories", S},
                                    {"AttackTechniques", S}, {"ServiceSource", S}, {"DetectionSource", S},
                                    {"EntityType", S}, {"EvidenceRole", S}, {"EvidenceDirection", S}, {"FileName", S},
@@ -448,15 +620,9 @@ std::shared_ptr<const kql::Catalog> TenantData::build_catalog() const {
   size_t evidence_alerts = 0;
   {
     std::shared_lock lock(mutex);
+    m_catalog_incidents = incidents.size();
     for (const Incident& inc : incidents) {
-      for (int n = 0; n < inc.alert_count; ++n) {
-        AlertCore c = alert_core(inc, n);
-        OrderedJson mitre = OrderedJson::array();
-        for (auto t : util::split(c.kind->mitre, ','))
-          if (!t.empty()) mitre.push_back(std::string(t));
-        info.add_row({dt(c.created), c.id, c.kind->title, c.kind->category, c.severity, service_source(c.src),
-                      c.detection, mitre.dump()});
-      }
+      add_alert_info_rows(info, inc);
       // Evidence for the first 5,000 alerts keeps the table modest at 100,000 incidents.
       if (evidence_alerts >= 5000) continue;
       OrderedJson alerts = render_alerts(inc);

@@ -16,6 +16,7 @@
 
 #include <emulator/kql/table.hpp>
 #include <xdr/util/clock.hpp>
+#include <xdr/util/random.hpp>
 #include <xdr/util/json.hpp>
 #include <xdr/util/result.hpp>
 
@@ -49,6 +50,21 @@ struct TenantProfile {
   int64_t incidents = k_default_incidents;
 };
 
+// What a churn call changed: the ids created and the ids whose lastUpdateTime moved.
+struct ChurnResult {
+  std::vector<int64_t> created;
+  std::vector<int64_t> updated;
+};
+
+// The fields of one alert that filters need, without rendering it.
+struct AlertFacts {
+  std::string id;
+  int64_t created = 0; // ticks
+  int64_t updated = 0; // ticks
+  std::string severity;       // Informational, Low, Medium, High
+  std::string service_source; // MicrosoftDefenderForEndpoint, MicrosoftCloudAppSecurity, OfficeATP
+};
+
 // The documented entity keys (every entity carries all of them, unused ones null).
 const std::vector<std::string>& entity_keys();
 
@@ -66,24 +82,49 @@ public:
 
   // The incident as the API renders it (alerts included).
   OrderedJson render(const Incident& incident) const;
+  // render(incidents[index]) serialized, cached until the incident changes (touch, churn). Caller holds
+  // at least the shared lock.
+  std::shared_ptr<const std::string> rendered_text(size_t index) const;
   // The alerts of an incident, as rendered inside it.
   OrderedJson render_alerts(const Incident& incident) const;
-  // Re-sorts `index` after its lastUpdateTime changed. Caller holds the write lock.
+  // Re-sorts `index` after it changed (and drops its cached text). Caller holds the write lock.
   void touch(size_t index);
-  // The hunting tables (AlertInfo, AlertEvidence, Device*Events, EmailEvents, IdentityLogonEvents), built once.
+  // The AlertInfo fields of each alert of `incident`, in render order.
+  std::vector<AlertFacts> alert_facts(const Incident& incident) const;
+  // The hunting tables (AlertInfo, AlertEvidence, Device*Events, EmailEvents, IdentityLogonEvents). Built on
+  // first use; AlertInfo is extended with the alerts of incidents created since (AlertEvidence is not).
   std::shared_ptr<const kql::Catalog> catalog() const;
+
+  // Creates `create` incidents and bumps the lastUpdateTime of `update` distinct existing ones, all at
+  // `now_ticks`; deterministic from the seed and the number of churn calls so far. Takes the write lock.
+  ChurnResult churn(int64_t create, int64_t update, int64_t now_ticks);
+  // Applies the steady churn rates (per minute, counted from generation) up to `now_ticks`: each due change
+  // is stamped with its due time. At most k_max_steady_batch changes per call. Takes the write lock.
+  void apply_steady_churn(double create_per_minute, double update_per_minute, int64_t now_ticks);
+  static constexpr int64_t k_max_steady_batch = 10'000;
 
   const TenantProfile& profile() const { return m_profile; }
   util::TimePoint generated_at() const { return m_now; }
 
 private:
   std::shared_ptr<const kql::Catalog> build_catalog() const;
+  // Appends a new incident created at `at`. Caller holds the write lock.
+  int64_t create_incident(util::DeterministicRng& rng, int64_t at);
+  // Moves an incident's lastUpdateTime to `at` (or just past its current one). Caller holds the write lock.
+  void bump(size_t index, int64_t at);
+  // Re-sorts `order` completely. Caller holds the write lock.
+  void sort_order();
 
   uint64_t m_seed;
   TenantProfile m_profile;
   util::TimePoint m_now;
-  mutable std::once_flag m_catalog_once;
+  mutable std::mutex m_text_mutex;
+  mutable std::vector<std::shared_ptr<const std::string>> m_text; // by incident index; null: not rendered
+  mutable std::mutex m_catalog_mutex;
   mutable std::shared_ptr<const kql::Catalog> m_catalog;
+  mutable size_t m_catalog_incidents = 0; // incidents whose alerts AlertInfo holds
+  uint64_t m_churn_calls = 0;             // guarded by `mutex`
+  int64_t m_steady_created = 0, m_steady_updated = 0; // guarded by `mutex`
 };
 
 // Tenant id -> data, generated on first use (thread-safe).

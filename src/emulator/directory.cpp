@@ -68,9 +68,9 @@ Json Directory::default_scenario() {
   Json all_xdr = {{"client_id", app}, {"resource", "xdr"},
                   {"roles", {"Incident.Read.All", "Incident.ReadWrite.All", "AdvancedHunting.Read.All"}}};
   Json mde = {{"client_id", app}, {"resource", "mde"}, {"roles", {"AdvancedQuery.Read.All", "Alert.Read.All"}}};
-  Json graph = {{"client_id", app},
-                {"resource", "graph"},
-                {"roles", {"SecurityIncident.ReadWrite.All", "SecurityAlert.Read.All", "ThreatHunting.Read.All"}}};
+  Json graph_roles = {"SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All", "SecurityAlert.Read.All",
+                     "ThreatHunting.Read.All"};
+  Json graph = {{"client_id", app}, {"resource", "graph"}, {"roles", graph_roles}};
   return {
       {"seed", 7},
       {"apps",
@@ -81,7 +81,7 @@ Json Directory::default_scenario() {
          {"required_roles",
           {{"xdr", {"Incident.Read.All", "Incident.ReadWrite.All", "AdvancedHunting.Read.All"}},
            {"mde", {"AdvancedQuery.Read.All", "Alert.Read.All"}},
-           {"graph", {"SecurityIncident.ReadWrite.All", "SecurityAlert.Read.All", "ThreatHunting.Read.All"}}}}}}},
+           {"graph", graph_roles}}}}}},
       {"tenants",
        {{{"tenant_id", "3f2b8c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e"},
          {"domain", "fabrikam.onmicrosoft.com"},

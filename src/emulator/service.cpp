@@ -27,9 +27,20 @@ bool expects_body(const httplib::Request& req) {
 
 } // namespace
 
-void send_json(httplib::Response& res, int status, const Json& body) {
+void send_json(httplib::Response& res, int status, const Json& body) { send_body(res, status, safe_dump(body)); }
+
+void send_body(httplib::Response& res, int status, std::string body) {
+  constexpr size_t k_stream_above = 64 * 1024;
   res.status = status;
-  res.set_content(safe_dump(body), "application/json; charset=utf-8");
+  if (body.size() <= k_stream_above || status >= 400) {
+    res.set_content(body, "application/json; charset=utf-8");
+    return;
+  }
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  res.set_content_provider(shared->size(), "application/json; charset=utf-8",
+                           [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+                             return sink.write(shared->data() + offset, length);
+                           });
 }
 
 std::string string_member(const Json& j, const char* key) {

@@ -110,6 +110,7 @@ struct Emulator::Impl {
   void install_entra_routes();
   void install_control_routes();
   void install_defender_routes();
+  void install_graph_routes();
 };
 
 // The body of an injected fault or an httplib-level error, in the dialect of the route.
@@ -126,6 +127,9 @@ std::string string_member(const Json& j, const char* key);
 
 // Helpers for handlers.
 void send_json(httplib::Response& res, int status, const Json& body);
+// Answers `body` as JSON. Large bodies are streamed from one shared buffer: cpp-httplib's string-body path
+// costs ten times the CPU on pages of hundreds of kilobytes.
+void send_body(httplib::Response& res, int status, std::string body);
 bool is_loopback(const std::string& addr);
 
 } // namespace xdr::emulator

@@ -155,7 +155,8 @@ TEST_F(EmulatorTest, MdeAndGraphResourcesAndTheWindowsAtpScope) {
   Json graph = body_of(post_form("/" + k_fabrikam + "/oauth2/v2.0/token", secret_v2("https://graph.microsoft.com/.default")));
   EXPECT_EQ(claims_of(graph["access_token"])["aud"], "https://graph.microsoft.com");
   EXPECT_EQ(claims_of(graph["access_token"])["roles"],
-            Json({"SecurityAlert.Read.All", "SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"}));
+            Json({"SecurityAlert.Read.All", "SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All",
+                  "ThreatHunting.Read.All"}));
 }
 
 TEST_F(EmulatorTest, CertificateAssertionsInEveryShapeMicrosoftClientsSend) {
