@@ -1,0 +1,4 @@
+# xdr::fleet: the fan-out engine (one operation over many tenants), cancellation and progress.
+list(APPEND XDR_CORE_SOURCES
+  xdr/fleet/cancel.cpp
+)
