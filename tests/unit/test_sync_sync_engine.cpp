@@ -169,7 +169,8 @@ TEST_P(SyncTest, CancellingBetweenPagesStopsWithoutLosingAnything) {
   seed(feed, k_fabrikam, 12);
   fleet::CancelToken cancel;
   cancel.cancel();
-  auto r = sync::sync_tenant(*db, feed, k_fabrikam, options(), &cancel);
+  fleet::TenantScope scope(cancel, nullptr);
+  auto r = sync::sync_tenant(*db, feed, k_fabrikam, options(), &scope);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::cancelled);
   EXPECT_TRUE(db->incidents(k_fabrikam)->empty());
@@ -213,6 +214,70 @@ INSTANTIATE_TEST_SUITE_P(Orders, SyncTest,
                            default: return std::string("Unordered");
                            }
                          });
+
+TEST(SyncAll, SyncsEveryEnabledTenantThroughTheFanOutAndReportsFailures) {
+  TempDir here;
+  auto db = open_store(here.file("all.db"));
+  ASSERT_TRUE(db->add_tenants({tenant(k_tailspin, "Tailspin")}, store::OnExisting::fail));
+  const std::string disabled = "e0000000-0000-4000-8000-00000000000e";
+  ASSERT_TRUE(db->add_tenants({tenant(disabled, "Disabled")}, store::OnExisting::fail));
+  ASSERT_TRUE(db->set_tenant_enabled(disabled, false));
+  FakeIncidentFeed feed(FeedOrder::newest_first, 2);
+  seed(feed, k_fabrikam, 5);
+  seed(feed, k_northwind, 3);
+  seed(feed, disabled, 3);
+  feed.fail_after(k_tailspin, 0, Error(ErrorKind::unauthorized, "no consent").with_code("AADSTS65001"));
+
+  std::map<std::string, fleet::Envelope> got;
+  fleet::CancelToken cancel;
+  auto summary = sync::sync_all(*db, feed, {}, cancel, [&](const fleet::Envelope& e) { got[e.tenant.tenant_id] = e; });
+  ASSERT_TRUE(summary) << summary.error().message;
+  EXPECT_EQ(summary->total, 3u) << "the disabled tenant is skipped";
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[k_fabrikam].status, fleet::EnvelopeStatus::ok);
+  EXPECT_EQ(got[k_fabrikam].rows, 5);
+  EXPECT_NE(got[k_fabrikam].detail.find("5 incident(s)"), std::string::npos);
+  EXPECT_EQ(got[k_northwind].rows, 3);
+  EXPECT_EQ(got[k_tailspin].status, fleet::EnvelopeStatus::consent_missing);
+  EXPECT_EQ(summary->exit_code(), fleet::k_exit_partial);
+  EXPECT_EQ(*db->incidents(k_fabrikam), feed.reference(k_fabrikam));
+  EXPECT_EQ(*db->incidents(k_northwind), feed.reference(k_northwind));
+  EXPECT_TRUE(db->incidents(disabled)->empty());
+
+  store::TenantFilter only;
+  only.labels = {{"env", "none"}};
+  sync::SyncAllOptions filtered;
+  filtered.filter = only;
+  EXPECT_EQ(sync::sync_all(*db, feed, filtered, cancel)->total, 0u);
+}
+
+TEST(SyncAll, WatchPollsUntilCancelled) {
+  TempDir here;
+  auto db = open_store(here.file("watch.db"));
+  FakeIncidentFeed feed(FeedOrder::newest_first, 2);
+  seed(feed, k_fabrikam, 2);
+  fleet::CancelToken cancel;
+  int rounds = 0;
+  std::vector<std::chrono::milliseconds> sleeps;
+  auto sleeper = [&](std::chrono::milliseconds d, const fleet::CancelToken&) {
+    sleeps.push_back(d);
+    // Between rounds the server changes; after the third round the user presses Ctrl-C.
+    feed.put(k_fabrikam, make_incident(k_fabrikam, 10 + rounds, k_t0 + 100 + rounds));
+    if (rounds == 3) cancel.cancel();
+    return cancel.cancelled();
+  };
+  auto last = sync::watch(*db, feed, std::chrono::milliseconds(60'000), {}, cancel, {},
+                          [&](const fleet::Summary& s) {
+                            ++rounds;
+                            EXPECT_EQ(s.count(fleet::EnvelopeStatus::ok), 2u);
+                          },
+                          sleeper);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(rounds, 3);
+  EXPECT_EQ(sleeps, std::vector<std::chrono::milliseconds>(3, std::chrono::milliseconds(60'000)));
+  EXPECT_EQ(feed.calls().size(), 6u);
+  EXPECT_EQ(db->incidents(k_fabrikam)->size(), 4u) << "rounds 1 and 2 saw the incidents added before them";
+}
 
 // A slow feed: the child process below is killed while it runs.
 class SlowFeed : public FakeIncidentFeed {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <xdr/util/strings.hpp>
+#include <xdr/util/time.hpp>
 
 namespace xdr::sync {
 
@@ -23,7 +24,7 @@ std::optional<TimePoint> max_update_time(const std::vector<api::Incident>& incid
 } // namespace
 
 Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const std::string& tenant_id,
-                                     const SyncOptions& options, const fleet::CancelToken* cancel) {
+                                     const SyncOptions& options, fleet::TenantScope* scope) {
   const std::string tid = util::to_lower(tenant_id);
   const std::string api = feed.api();
   const auto clock = options.clock ? options.clock : util::system_clock();
@@ -45,10 +46,11 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
     XDR_TRY_ASSIGN(store::UpsertStats stats, store.upsert_incidents(tid, api, page, new_watermark));
     result.incidents += stats.incidents;
     result.alerts += stats.alerts;
+    if (scope) scope->add_rows(stats.incidents);
     return {};
   };
   auto on_page = [&](std::vector<api::Incident>&& page) -> Status {
-    if (cancel && cancel->cancelled())
+    if (scope && scope->cancel().cancelled())
       return fail(ErrorKind::cancelled, "sync of tenant " + tid + " stopped by the user after " +
                                             std::to_string(result.pages) + " page(s); the next run resumes");
     ++result.pages;
@@ -71,6 +73,36 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
   XDR_TRY(recorded);
   XDR_TRY_ASSIGN(result.watermark, store.watermark(tid, api));
   return result;
+}
+
+Result<fleet::Summary> sync_all(store::Store& store, IncidentFeed& feed, const SyncAllOptions& options,
+                                const fleet::CancelToken& cancel, const fleet::EnvelopeCallback& on_envelope) {
+  store::TenantFilter filter = options.filter;
+  filter.enabled_only = true;
+  XDR_TRY_ASSIGN(std::vector<store::Tenant> tenants, store.list_tenants(filter));
+  std::vector<fleet::TenantRef> refs;
+  refs.reserve(tenants.size());
+  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name});
+  auto operation = [&](const fleet::TenantRef& tenant, fleet::TenantScope& scope) -> Result<fleet::Outcome> {
+    XDR_TRY_ASSIGN(TenantSyncResult r, sync_tenant(store, feed, tenant.tenant_id, options.sync, &scope));
+    std::string detail = std::to_string(r.incidents) + " incident(s), " + std::to_string(r.alerts) + " alert(s) in " +
+                         std::to_string(r.pages) + " page(s)";
+    if (r.watermark) detail += "; watermark " + util::format_rfc3339(*r.watermark, 0);
+    return fleet::Outcome{detail};
+  };
+  return fleet::fan_out(refs, operation, options.fan_out, cancel, on_envelope);
+}
+
+Result<fleet::Summary> watch(store::Store& store, IncidentFeed& feed, std::chrono::milliseconds interval,
+                             const SyncAllOptions& options, const fleet::CancelToken& cancel,
+                             const fleet::EnvelopeCallback& on_envelope,
+                             const std::function<void(const fleet::Summary&)>& on_round, Sleeper sleep) {
+  if (!sleep) sleep = [](std::chrono::milliseconds d, const fleet::CancelToken& c) { return c.wait_for(d); };
+  for (;;) {
+    XDR_TRY_ASSIGN(fleet::Summary summary, sync_all(store, feed, options, cancel, on_envelope));
+    if (on_round) on_round(summary);
+    if (cancel.cancelled() || sleep(interval, cancel)) return summary;
+  }
 }
 
 } // namespace xdr::sync

@@ -20,6 +20,7 @@
 
 #include <xdr/api/model.hpp>
 #include <xdr/fleet/cancel.hpp>
+#include <xdr/fleet/fan_out.hpp>
 #include <xdr/store/store.hpp>
 #include <xdr/util/clock.hpp>
 #include <xdr/util/result.hpp>
@@ -68,9 +69,32 @@ struct TenantSyncResult {
 };
 
 // Syncs one tenant from `feed` into `store` (see the header comment for the guarantees), and records the
-// run's time and outcome in the store's sync state. Checks `cancel` between pages: a cancelled run stops
-// there with ErrorKind::cancelled, having lost nothing. Errors: the feed's, the store's, cancelled.
+// run's time and outcome in the store's sync state. With a `scope` (from the fan-out engine), counts the
+// incidents stored into it and checks its cancel token between pages: a cancelled run stops there with
+// ErrorKind::cancelled, having lost nothing. Errors: the feed's, the store's, cancelled.
 Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const std::string& tenant_id,
-                                     const SyncOptions& options = {}, const fleet::CancelToken* cancel = nullptr);
+                                     const SyncOptions& options = {}, fleet::TenantScope* scope = nullptr);
+
+struct SyncAllOptions {
+  SyncOptions sync;
+  fleet::FanOutOptions fan_out;
+  store::TenantFilter filter; // which tenants (labels); disabled tenants are always skipped
+};
+
+// Syncs every enabled tenant of the store matching options.filter through the fan-out engine; each envelope's
+// rows are the incidents stored for that tenant. Errors: only when the tenants cannot be listed.
+Result<fleet::Summary> sync_all(store::Store& store, IncidentFeed& feed, const SyncAllOptions& options,
+                                const fleet::CancelToken& cancel, const fleet::EnvelopeCallback& on_envelope = {});
+
+// Sleeps up to the duration or until the token is set; true when cancelled.
+using Sleeper = std::function<bool(std::chrono::milliseconds, const fleet::CancelToken&)>;
+
+// `sync --watch`: runs sync_all, sleeps `interval`, and again, until `cancel` is set; `on_round` gets each
+// round's summary. Returns the last round's summary. Errors: as sync_all. `sleep` defaults to
+// CancelToken::wait_for.
+Result<fleet::Summary> watch(store::Store& store, IncidentFeed& feed, std::chrono::milliseconds interval,
+                             const SyncAllOptions& options, const fleet::CancelToken& cancel,
+                             const fleet::EnvelopeCallback& on_envelope,
+                             const std::function<void(const fleet::Summary&)>& on_round, Sleeper sleep = {});
 
 } // namespace xdr::sync
