@@ -196,6 +196,20 @@ TEST_P(SyncTest, TenantsAreIsolated) {
   EXPECT_EQ(*db->incidents(k_northwind), feed.reference(k_northwind));
 }
 
+TEST_P(SyncTest, AnIncidentStampedInTheFutureDoesNotHideLaterUpdates) {
+  FakeIncidentFeed feed(GetParam());
+  seed(feed, k_fabrikam, 3);
+  const int64_t now = util::to_unix(clock->now());
+  feed.put(k_fabrikam, make_incident(k_fabrikam, 50, now + 7 * 86400)); // a skewed service clock
+  auto r = sync::sync_tenant(*db, feed, k_fabrikam, options());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->watermark, clock->now()) << "capped at the run's start";
+  clock->advance(std::chrono::seconds(3600));
+  feed.put(k_fabrikam, make_incident(k_fabrikam, 2, now + 1800, 1));
+  ASSERT_TRUE(sync::sync_tenant(*db, feed, k_fabrikam, options()));
+  EXPECT_EQ(*db->incidents(k_fabrikam), feed.reference(k_fabrikam));
+}
+
 TEST_P(SyncTest, FirstLookbackLimitsTheFirstRun) {
   FakeIncidentFeed feed(GetParam());
   seed(feed, k_fabrikam, 3);

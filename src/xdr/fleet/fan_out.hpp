@@ -3,6 +3,7 @@
 // budget, results streamed as per-tenant envelopes as they complete. Partial results are results: a failing
 // tenant gets an envelope saying why, and the others carry on.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -68,7 +69,7 @@ public:
   QuotaBudget* budget() const { return m_budget.get(); }
   // Counts rows (incidents, hunting rows, ...) done so far; they count even when the operation fails later.
   void add_rows(int64_t n) { m_rows += n; }
-  // Counts retries the operation made.
+  // Counts retries the operation made (from any thread the operation uses).
   void add_retries(int n) { m_retries += n; }
   int64_t rows() const { return m_rows; }
   int retries() const { return m_retries; }
@@ -76,8 +77,8 @@ public:
 private:
   const CancelToken& m_cancel;
   std::shared_ptr<QuotaBudget> m_budget;
-  int64_t m_rows = 0;
-  int m_retries = 0;
+  std::atomic<int64_t> m_rows{0};
+  std::atomic<int> m_retries{0};
 };
 
 // What a successful operation says about its tenant (one line for people).

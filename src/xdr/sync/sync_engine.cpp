@@ -39,6 +39,9 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
 
   // 2. Fetch and store. Oldest-first pages carry the watermark each; otherwise one page is held back so the
   //    watermark can go with the last page, after every page was fetched.
+  //    The watermark is capped at this run's start by our clock: one incident stamped in the future (a skewed
+  //    service clock) must not push the watermark past updates still to come; capping only fetches more.
+  const TimePoint run_started = clock->now();
   const bool per_page = feed.order() == FeedOrder::oldest_first;
   std::optional<TimePoint> seen_max;
   std::optional<std::vector<api::Incident>> held;
@@ -55,6 +58,7 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
                                             std::to_string(result.pages) + " page(s); the next run resumes");
     ++result.pages;
     seen_max = later(seen_max, max_update_time(page));
+    if (seen_max && *seen_max > run_started) seen_max = run_started;
     if (per_page) return store_page(page, seen_max);
     if (held) XDR_TRY(store_page(*held, std::nullopt));
     held = std::move(page);

@@ -8,7 +8,9 @@
 //   older has been stored, and an incident sharing that timestamp on the next page is still >= it); with any
 //   other order it moves only with the run's last page, once every page was fetched;
 // - the next run asks for incidents updated at or after (watermark - overlap), so updates that share the
-//   watermark's timestamp or became visible late (within the overlap) are fetched again.
+//   watermark's timestamp or became visible late (within the overlap) are fetched again;
+// - the watermark never passes the run's start time by the local clock, so an incident stamped in the
+//   future cannot make later updates look old.
 // A stopped run leaves the watermark where the last committed page put it; the next run resumes from there.
 
 #include <chrono>
