@@ -1,5 +1,8 @@
 #include <cli/cli.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <iostream>
 
@@ -19,6 +22,8 @@ constexpr const char* k_root_footer = R"(Examples:
   xdrpartner token get --tenant contoso.onmicrosoft.com --client-secret-file ~/.config/xdrpartner/secret
   xdrpartner token get --tenant contoso.onmicrosoft.com --raw | xdrpartner token validate - --require-role Incident.Read.All
   xdrpartner doctor --tenant contoso.onmicrosoft.com
+  xdrpartner tenants add fabrikam.onmicrosoft.com --label env=prod && xdrpartner tenants check
+  xdrpartner report
 
 Credentials: AZURE_CLIENT_SECRET, --client-secret-file FILE (chmod 600), --client-secret-stdin, or a certificate
 (--client-certificate PATH, AZURE_CLIENT_CERTIFICATE_PATH). There is no --client-secret option: a secret on the
@@ -26,7 +31,8 @@ command line is visible to other users of the machine.
 Environment: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
 AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_AUTHORITY_HOST, SSL_CERT_FILE, XDRPARTNER_CONFIG, XDG_CACHE_HOME.
 Precedence: command line, then environment, then the config file.
-Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error.)";
+Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error; over many tenants
+(tenants check): 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.)";
 
 // A secret given as an argument is refused before anything is parsed, without echoing it.
 std::optional<std::string> refused_argument(const std::vector<std::string>& args) {
@@ -82,6 +88,10 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
                  "Persistent token cache (default $XDG_CACHE_HOME/xdrpartner/tokens.json or ~/.cache/xdrpartner/tokens.json)")
       ->group(t);
   app.add_flag("--no-cache-file", o.no_cache_file, "Keep tokens in memory only for this run")->group(t);
+  app.add_option("--db", o.db,
+                 "The store: tenant registry and synced incidents (env XDR_DB; default "
+                 "~/.local/share/xdrpartner/xdrpartner.db)")
+      ->group("Store");
 }
 
 int run_parsed(const std::vector<std::string>& args, CliIo& io) {
@@ -97,8 +107,8 @@ int run_parsed(const std::vector<std::string>& args, CliIo& io) {
 
   GlobalOptions options;
   Context ctx(io, options);
-  CLI::App root{"xdrpartner: tokens, consent links and diagnostics for a Microsoft Defender XDR partner app "
-                "(one multi-tenant Entra ID app, many customer tenants).",
+  CLI::App root{"xdrpartner: tokens, consent links, diagnostics, the tenant registry and reports for a Microsoft "
+                "Defender XDR partner app (one multi-tenant Entra ID app, many customer tenants).",
                 "xdrpartner"};
   root.footer(k_root_footer);
   root.require_subcommand(1);
@@ -116,6 +126,8 @@ int run_parsed(const std::vector<std::string>& args, CliIo& io) {
   commands.push_back(add_token_decode(*token, ctx));
   commands.push_back(add_token_validate(*token, ctx));
   commands.push_back(add_doctor(root, ctx));
+  add_tenants(root, ctx, commands);
+  commands.push_back(add_report(root, ctx));
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -170,10 +182,33 @@ int run(const std::vector<std::string>& args, CliIo io) {
   }
 }
 
+namespace {
+
+fleet::CancelToken g_cancel;
+
+// The first Ctrl-C stops new work and lets running calls finish; a second one ends the process at once.
+extern "C" void on_sigint(int) {
+  if (g_cancel.cancelled()) {
+    ::signal(SIGINT, SIG_DFL);
+    ::raise(SIGINT);
+    return;
+  }
+  g_cancel.cancel();
+  static const char message[] = "\nstopping: no new tenants are started; running calls finish (Ctrl-C again to quit now)\n";
+  [[maybe_unused]] auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
+}
+
+} // namespace
+
 int run(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
   CliIo io{std::cin, std::cout, std::cerr, auth::process_environment(), nullptr, util::system_clock()};
+  io.cancel = &g_cancel;
   return run(args, io);
 }
 

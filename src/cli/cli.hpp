@@ -1,7 +1,9 @@
 #pragma once
 // The xdrpartner command line: consent-url, token get|decode|validate, doctor.
-// Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error.
+// Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error; runs over many
+// tenants: 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.
 
+#include <functional>
 #include <istream>
 #include <memory>
 #include <ostream>
@@ -10,6 +12,7 @@
 
 #include <xdr/auth/cloud.hpp>
 #include <xdr/http/transport.hpp>
+#include <xdr/fleet/cancel.hpp>
 #include <xdr/util/clock.hpp>
 
 namespace xdr::cli {
@@ -17,6 +20,7 @@ namespace xdr::cli {
 inline constexpr int k_exit_ok = 0;
 inline constexpr int k_exit_failure = 1; // a service refused, a check failed, a token is invalid
 inline constexpr int k_exit_usage = 2;   // bad arguments or configuration
+inline constexpr int k_exit_partial = 3; // some tenants failed (fleet::k_exit_partial)
 
 // Where a run reads and writes, and what it sees of the process. Tests pass string streams, a
 // map-backed environment, a FakeTransport and a FakeClock.
@@ -27,6 +31,8 @@ struct CliIo {
   auth::Environment env;                          // null: no environment variables at all
   std::shared_ptr<http::Transport> transport;     // innermost transport; null: libcurl
   std::shared_ptr<const util::Clock> clock = util::system_clock();
+  std::function<bool(int fd)> is_terminal;        // null: isatty (decides whether progress bars are drawn)
+  fleet::CancelToken* cancel = nullptr;           // set by Ctrl-C (SIGINT); null: runs are not cancellable
 };
 
 // Runs the CLI with the process's streams and environment.

@@ -1,6 +1,7 @@
 #include <cli/context.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,49 @@ std::string default_cache_file(const auth::Environment& env) {
 }
 
 } // namespace
+
+Result<std::string> resolve_db_path(const std::string& flag, const auth::Environment& env) {
+  if (!flag.empty()) return flag;
+  if (std::string v = env_value(env, "XDR_DB"); !v.empty()) return v;
+  std::string base = env_value(env, "XDG_DATA_HOME");
+  if (base.empty()) {
+    const std::string home = env_value(env, "HOME");
+    if (home.empty())
+      return fail(ErrorKind::config, "no database file: give --db PATH or set XDR_DB (HOME is not set for the "
+                                     "default ~/.local/share/xdrpartner/xdrpartner.db)");
+    base = home + "/.local/share";
+  }
+  return base + "/xdrpartner/xdrpartner.db";
+}
+
+Result<store::Store*> Context::store(bool read_only) {
+  if (m_store) return m_store.get();
+  XDR_TRY_ASSIGN(std::string path, resolve_db_path(m_options.db, m_io.env));
+  const bool is_default = m_options.db.empty() && env_value(m_io.env, "XDR_DB").empty();
+  if (is_default && !read_only) {
+    // The default directory is private: the registry says which customers this partner serves.
+    std::error_code ec;
+    const auto dir = std::filesystem::path(path).parent_path();
+    if (!std::filesystem::exists(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      if (ec)
+        return fail(ErrorKind::storage, "cannot create the directory " + dir.string() + " for the database (" +
+                                            ec.message() + "): give another file with --db");
+      ::chmod(dir.c_str(), 0700);
+    }
+  }
+  store::SqliteOptions options;
+  options.read_only = read_only;
+  options.clock = m_io.clock;
+  XDR_TRY_ASSIGN(m_store, store::SqliteStore::open(path, options));
+  m_db_path = path;
+  return m_store.get();
+}
+
+bool Context::stderr_is_terminal() const {
+  if (m_io.is_terminal) return m_io.is_terminal(STDERR_FILENO);
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 std::map<std::string, std::vector<std::string>> default_required_roles() {
   return {{"xdr", {"Incident.Read.All", "AdvancedHunting.Read.All"}}};

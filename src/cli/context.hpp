@@ -12,6 +12,7 @@
 #include <xdr/auth/credential.hpp>
 #include <cli/cli.hpp>
 #include <xdr/http/transport.hpp>
+#include <xdr/store/sqlite_store.hpp>
 #include <xdr/util/result.hpp>
 
 namespace xdr::cli {
@@ -35,7 +36,12 @@ struct GlobalOptions {
   bool send_certificate_chain = false;
   std::string token_cache_file;
   bool no_cache_file = false;
+  std::string db;
 };
+
+// The store file: `--db PATH`, else $XDR_DB, else $XDG_DATA_HOME/xdrpartner/xdrpartner.db, else
+// ~/.local/share/xdrpartner/xdrpartner.db. Errors (config) when none of HOME, XDG_DATA_HOME or XDR_DB is set.
+Result<std::string> resolve_db_path(const std::string& flag, const auth::Environment& env);
 
 // Where the client credential comes from.
 enum class CredentialSource { none, secret_stdin, secret_file, secret_env, certificate_file, certificate_env };
@@ -85,6 +91,13 @@ public:
   std::shared_ptr<http::Transport> transport();
   // The AuthClient over credential() and transport(), with the persistent token cache.
   Result<auth::AuthClient*> auth_client();
+  // The store at resolve_db_path (its directory created 0700 when it is the default one; the file 0600).
+  // `read_only`: the file must exist and is not changed. Errors: config (no path), storage (see SqliteStore).
+  Result<store::Store*> store(bool read_only = false);
+  // The store file's path (for messages); empty before store() succeeded.
+  const std::string& db_path() const { return m_db_path; }
+  // Whether standard error is a terminal (for progress bars).
+  bool stderr_is_terminal() const;
 
   // Prints `error` to stderr (readable, with advice) and returns its exit code: 2 for
   // configuration errors, 1 otherwise.
@@ -99,6 +112,8 @@ private:
   std::shared_ptr<const auth::ClientCredential> m_credential;
   std::shared_ptr<http::Transport> m_transport;
   std::unique_ptr<auth::AuthClient> m_auth;
+  std::unique_ptr<store::SqliteStore> m_store;
+  std::string m_db_path;
 };
 
 // The exit code for an error: 2 for ErrorKind::config, 1 otherwise.

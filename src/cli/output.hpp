@@ -24,6 +24,9 @@ std::string format_time_with_relative(util::TimePoint when, util::TimePoint now)
 // Writes "name:  value" lines with the values aligned.
 void print_fields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields);
 
+// Writes rows as columns two spaces apart, each as wide as its widest cell (the first row is the header).
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+
 // The token named by a command's argument: the argument itself, or standard input when it is "-"
 // or empty. Surrounding whitespace and a "Bearer " prefix are removed. Errors (config) on empty input.
 Result<std::string> read_token_argument(const std::string& argument, std::istream& in);

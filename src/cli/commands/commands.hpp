@@ -2,6 +2,7 @@
 // Each command adds its CLI11 subcommand and returns the function that runs it once parsed.
 
 #include <functional>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +25,10 @@ Command add_token_decode(CLI::App& token, Context& ctx);
 Command add_token_validate(CLI::App& token, Context& ctx);
 // `doctor [--resource R]...`
 Command add_doctor(CLI::App& root, Context& ctx);
+// `tenants add|list|remove|import|enable|disable|check`: one Command per subcommand, appended to `commands`.
+void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands);
+// `report`: incidents per tenant by severity and status, and the tenants' health, from the store.
+Command add_report(CLI::App& root, Context& ctx);
 
 // The text every command's help ends with.
 inline constexpr const char* k_exit_codes_help =

@@ -6,6 +6,7 @@
 #include <cli/commands/commands.hpp>
 #include <cli/discovery.hpp>
 #include <cli/output.hpp>
+#include <cli/tenant_checks.hpp>
 #include <xdr/jwt/token.hpp>
 #include <xdr/util/strings.hpp>
 #include <xdr/validate/token_validator.hpp>
@@ -74,13 +75,6 @@ private:
   Json m_checks = Json::array();
 };
 
-std::string permission_api_name(const std::string& alias) {
-  if (alias == "xdr") return "Microsoft Threat Protection";
-  if (alias == "mde") return "WindowsDefenderATP";
-  if (alias == "graph") return "Microsoft Graph";
-  return alias;
-}
-
 struct DoctorOptions {
   std::vector<std::string> resources;
   std::string api_base; // Defender XDR API base; default: the cloud's (XDR_API_BASE in the environment)
@@ -89,53 +83,11 @@ struct DoctorOptions {
 // GET {api_base}/api/incidents?$top=1 with the tenant's token: is the API there, and does it take the token?
 void check_defender_api(Report& report, http::Transport& transport, const std::string& api_base,
                         const std::string& token) {
-  http::Request request;
-  request.method = "GET";
-  std::string base = api_base;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + "/api/incidents?$top=1";
-  request.headers.set("Authorization", "Bearer " + token);
-  request.headers.set("Accept", "application/json");
-  auto response = transport.send(request);
-  const std::string where = "GET " + base + "/api/incidents?$top=1";
-  if (!response) {
-    report.add("Defender XDR API", Status::fail, where + ": unreachable", {response.error().message});
-    return;
-  }
-  std::string message;
-  Json body = Json::parse(response->body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_object())
-    message = body["error"].value("message", std::string());
-  switch (response->status) {
-  case 200: {
-    size_t n = body.is_object() && body.contains("value") && body["value"].is_array() ? body["value"].size() : 0;
-    if (!body.is_object() || !body.contains("value"))
-      report.add("Defender XDR API", Status::fail, where + ": 200 but not an incidents page (received " +
-                                                       util::describe_body(response->body) + ")");
-    else
-      report.add("Defender XDR API", Status::ok, where + ": 200, the token is accepted (" + std::to_string(n) +
-                                                     " incident(s) on the first page)");
-    return;
-  }
-  case 401:
-    report.add("Defender XDR API", Status::fail, where + ": 401, the API refused the token",
-               {message.empty() ? "check the token's audience (it must be the Defender XDR API)" : message});
-    return;
-  case 403:
-    report.add("Defender XDR API", Status::fail, where + ": 403, the token lacks a permission",
-               {message.empty() ? "grant Incident.Read.All and consent again" : message});
-    return;
-  case 429:
-    report.add("Defender XDR API", Status::warn,
-               where + ": 429, throttled" +
-                   (response->headers.get("retry-after") ? "; retry after " + *response->headers.get("retry-after") + " s"
-                                                         : std::string()),
-               {message});
-    return;
-  default:
-    report.add("Defender XDR API", Status::fail, where + ": HTTP " + std::to_string(response->status),
-               {message.empty() ? util::describe_body(response->body) : message});
-  }
+  const ApiProbe probe = probe_defender_api(transport, api_base, token);
+  const Status status = probe.outcome == ApiProbe::Outcome::ok     ? Status::ok
+                        : probe.outcome == ApiProbe::Outcome::warn ? Status::warn
+                                                                   : Status::fail;
+  report.add("Defender XDR API", status, probe.detail, probe.notes);
 }
 
 int run_doctor(Context& ctx, const DoctorOptions& o) {
@@ -244,13 +196,10 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
 
       Json claims = Json::object();
       if (auto decoded = jwt::decode(token->value().reveal())) claims = decoded->payload;
-      const std::vector<std::string> roles = claim_roles(claims);
-      std::vector<std::string> needed;
-      if (auto it = s.required_roles.find(alias); it != s.required_roles.end()) needed = it->second;
-      else if (auto by_uri = s.required_roles.find(uri); by_uri != s.required_roles.end()) needed = by_uri->second;
-      std::vector<std::string> missing;
-      for (const auto& r : needed)
-        if (std::find(roles.begin(), roles.end(), r) == roles.end()) missing.push_back(r);
+      const RoleCheck role_check = check_roles(s, alias, uri, claims);
+      const std::vector<std::string>& roles = role_check.present;
+      const std::vector<std::string>& needed = role_check.needed;
+      const std::vector<std::string>& missing = role_check.missing;
       const std::string present = roles.empty() ? std::string("none") : util::join(roles, ", ");
       if (!missing.empty()) {
         report.add("roles" + suffix, Status::fail, "missing " + util::join(missing, ", ") + " (present: " + present + ")",
@@ -293,13 +242,7 @@ int run_doctor(Context& ctx, const DoctorOptions& o) {
 
   // 7. The Defender API itself, with the tenant's token.
   if (xdr_token) {
-    std::string api_base = o.api_base;
-    if (api_base.empty()) {
-      if (ctx.io().env) {
-      if (auto env = ctx.io().env("XDR_API_BASE")) api_base = *env;
-    }
-    }
-    if (api_base.empty()) api_base = std::string(auth::endpoints(s.cloud).xdr_api);
+    const std::string api_base = defender_api_base(o.api_base, ctx.io().env, s.cloud);
     check_defender_api(report, *ctx.transport(), api_base, *xdr_token);
   } else {
     report.add("Defender XDR API", Status::skip, "needs a Defender XDR token (see above)");
