@@ -1051,7 +1051,8 @@ bool read_results(Reader& r, od::value v, const std::vector<HuntingColumn>& sche
 
 } // namespace
 
-Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& sink) {
+Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& sink,
+                                   const std::function<void(const std::vector<HuntingColumn>&)>& on_schema) {
   Reader r("advanced hunting result", body);
   HuntingParse out;
   bool have_schema = false;
@@ -1062,7 +1063,9 @@ Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& 
   const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value value) {
     if (key.unsafe_is_equal("Schema") || key.unsafe_is_equal("schema")) {
       have_schema = true;
-      return field(r, "Schema", [&] { return read_schema(r, value, out.schema); });
+      XDR_R(field(r, "Schema", [&] { return read_schema(r, value, out.schema); }));
+      if (on_schema) on_schema(out.schema);
+      return true;
     }
     if (key.unsafe_is_equal("Results") || key.unsafe_is_equal("results")) {
       have_results = true;

@@ -55,8 +55,10 @@ struct HuntingParse {
 // An advanced hunting answer: legacy/MDE {"Stats","Schema":[{"Name","Type"}],"Results":[{...}]} or Graph
 // {"schema":[{"name","type"}],"results":[...]} (either key spelling is accepted in both). Each row is given
 // to `sink` as parsed, its cells in schema order (absent columns are null; keys not in the schema are
-// ignored). The schema is known before the first row even when the service sends "Results" first.
-Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& sink);
+// ignored). `on_schema`, when given, receives the schema before the first row, even when the service sends
+// "Results" first.
+Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& sink,
+                                   const std::function<void(const std::vector<HuntingColumn>&)>& on_schema = {});
 
 // The service's error object of a response body ({"error":{"code","message","target"|"innerError"}}), when
 // there is one.

@@ -6,6 +6,12 @@ endif()
 list(APPEND XDR_CORE_SOURCES
   xdr/api/model.cpp
   xdr/api/dialect.cpp
+  xdr/api/filter.cpp
+  xdr/api/quota.cpp
+  xdr/api/endpoints.cpp
+  xdr/api/client.cpp
+  xdr/api/incidents_client.cpp
+  xdr/api/hunting_client.cpp
 )
 list(APPEND XDR_CORE_PRIVATE_LIBS dep_simdjson)
 
