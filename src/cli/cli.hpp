@@ -1,5 +1,5 @@
 #pragma once
-// The xdrpartner command line: consent-url, token get|decode|validate, doctor.
+// The xdrpartner command line: consent-url, token get|decode|validate, doctor, incidents list|get|update, hunt.
 // Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error.
 
 #include <istream>

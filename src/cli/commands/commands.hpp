@@ -24,6 +24,10 @@ Command add_token_decode(CLI::App& token, Context& ctx);
 Command add_token_validate(CLI::App& token, Context& ctx);
 // `doctor [--resource R]...`
 Command add_doctor(CLI::App& root, Context& ctx);
+// `incidents list|get ID|update ID ...` (Defender XDR or Graph security API)
+Command add_incidents(CLI::App& root, Context& ctx);
+// `hunt [QUERY | -f FILE] [--timespan P7D] [--split-by-time] [--api legacy|mde|graph]`
+Command add_hunt(CLI::App& root, Context& ctx);
 
 // The text every command's help ends with.
 inline constexpr const char* k_exit_codes_help =

@@ -12,6 +12,7 @@ list(APPEND XDR_CORE_SOURCES
   xdr/api/client.cpp
   xdr/api/incidents_client.cpp
   xdr/api/hunting_client.cpp
+  xdr/api/model_json.cpp
 )
 list(APPEND XDR_CORE_PRIVATE_LIBS dep_simdjson)
 
