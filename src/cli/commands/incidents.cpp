@@ -139,6 +139,7 @@ struct ListFlags {
   std::string since;
   std::string assigned_to;
   int top = 0;
+  int page_size = 100;
 };
 
 int run_list(Context& ctx, const ListFlags& f) {
@@ -158,6 +159,8 @@ int run_list(Context& ctx, const ListFlags& f) {
   if (!f.assigned_to.empty()) options.filter.assigned_to(f.assigned_to);
   if (f.top < 0) return ctx.usage("--top must be a positive number");
   if (f.top > 0) options.limit = static_cast<size_t>(f.top);
+  if (f.page_size < 1 || f.page_size > 100) return ctx.usage("--page-size must be between 1 and 100 (the API's maximum)");
+  options.page_size = f.page_size;
   options.expand_alerts = true;
 
   auto setup = api_setup(ctx, f.api, dialect, "incidents list");
@@ -281,6 +284,7 @@ Command add_incidents(CLI::App& root, Context& ctx) {
   list->add_option("--since", lf->since, "Updated since a time (2026-01-01T00:00:00Z) or a duration back (7d, 12h, P7D)");
   list->add_option("--assigned-to", lf->assigned_to, "Assigned to this user (UPN)");
   list->add_option("--top", lf->top, "At most N incidents");
+  list->add_option("--page-size", lf->page_size, "Incidents per request, 1..100 (default 100)");
   list->footer("Output: table (fits the terminal), json (an array), ndjson (one incident per line), csv (RFC 4180).\n"
                "Filters the API cannot do are applied here and named on standard error.\n" +
                std::string(k_exit_codes_help));
