@@ -165,7 +165,7 @@ bool type_of(Reader& r, od::value& v, od::json_type& t) {
 // Calls f(raw key, value) for each field; f returns false to abort.
 template <class F>
 bool for_each_field(Reader& r, od::value v, F&& f) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t != od::json_type::object) return r.fail_type("an object", t);
   od::object object;
@@ -181,7 +181,7 @@ bool for_each_field(Reader& r, od::value v, F&& f) {
 // Calls f(index, element) for each element; null is an empty array.
 template <class F>
 bool for_each_element(Reader& r, od::value v, F&& f) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   if (t != od::json_type::array) return r.fail_type("an array", t);
@@ -201,7 +201,7 @@ bool for_each_element(Reader& r, od::value v, F&& f) {
 
 // A string; null gives "" (and `present` false when asked).
 bool read_string(Reader& r, od::value v, std::string& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.clear();
@@ -215,7 +215,7 @@ bool read_string(Reader& r, od::value v, std::string& out) {
 }
 
 bool read_opt_string(Reader& r, od::value v, std::optional<std::string>& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.reset();
@@ -229,7 +229,7 @@ bool read_opt_string(Reader& r, od::value v, std::optional<std::string>& out) {
 }
 
 bool read_time(Reader& r, od::value v, std::optional<TimePoint>& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.reset();
@@ -245,7 +245,7 @@ bool read_time(Reader& r, od::value v, std::optional<TimePoint>& out) {
 }
 
 bool read_int(Reader& r, od::value v, std::optional<int64_t>& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.reset();
@@ -260,7 +260,7 @@ bool read_int(Reader& r, od::value v, std::optional<int64_t>& out) {
 
 // An id sent as a number (legacy) or a string (Graph); kept as decimal text.
 bool read_id(Reader& r, od::value v, std::string& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::number) {
     int64_t n = 0;
@@ -273,7 +273,7 @@ bool read_id(Reader& r, od::value v, std::string& out) {
 }
 
 bool read_opt_id(Reader& r, od::value v, std::optional<std::string>& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.reset();
@@ -298,7 +298,7 @@ bool read_strings(Reader& r, od::value v, std::vector<std::string>& out) {
 // An enum by name in either dialect's spelling; unknown names are unknown_future_value; null keeps `out`.
 template <class E>
 bool read_enum(Reader& r, od::value v, E& out, std::optional<E> (*parse)(std::string_view)) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   if (t != od::json_type::string) return r.fail_type("a string (enum name)", t);
@@ -310,7 +310,7 @@ bool read_enum(Reader& r, od::value v, E& out, std::optional<E> (*parse)(std::st
 
 template <class E>
 bool read_opt_enum(Reader& r, od::value v, std::optional<E>& out, std::optional<E> (*parse)(std::string_view)) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
     out.reset();
@@ -411,7 +411,7 @@ bool read_entity(Reader& r, od::value v, Entity& e) {
     const int k = k_entity_keys.match(key, hint);
     if (k < 0) return true;
     // Most of the 31 keys are null on any one entity: the common case costs one type peek.
-    od::json_type t;
+    od::json_type t{};
     XDR_R(type_of(r, value, t));
     if (t == od::json_type::null && k != 0) return true;
     return field(r, k_entity_names[k], [&] {
@@ -482,7 +482,7 @@ constexpr auto k_file_keys = keys(k_file_names);
 
 // fileDetails / imageFile: hashes, name and path onto the entity (or only the name when `name_only`).
 bool read_file_details(Reader& r, od::value v, Entity& e, bool parent) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   size_t hint = 0;
@@ -506,7 +506,7 @@ constexpr std::string_view k_account_names[] = {"accountName", "domainName", "us
 constexpr auto k_account_keys = keys(k_account_names);
 
 bool read_user_account(Reader& r, od::value v, Entity& e) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   size_t hint = 0;
@@ -745,7 +745,7 @@ bool read_service_error(Reader& r, od::value v, ServiceError& out) {
   return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
     switch (k_error_keys.match(key, hint)) {
     case 0: {
-      od::json_type t;
+      od::json_type t{};
       XDR_R(type_of(r, value, t));
       if (t == od::json_type::number) {
         out.code = std::string(util::trim(value.raw_json_token()));
@@ -757,7 +757,7 @@ bool read_service_error(Reader& r, od::value v, ServiceError& out) {
     case 2: return read_string(r, value, out.request_id);
     case 3:
     case 4: {
-      od::json_type t;
+      od::json_type t{};
       XDR_R(type_of(r, value, t));
       if (t != od::json_type::object) return true;
       size_t inner_hint = 0;
@@ -820,7 +820,7 @@ Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect)
     case 0:
       have_value = true;
       return field(r, "value", [&] {
-        od::json_type t;
+        od::json_type t{};
         XDR_R(type_of(r, value, t));
         if (t != od::json_type::array) return r.fail_type("an array of incidents", t);
         return for_each_element(r, value, [&](od::value element) {
@@ -875,7 +875,7 @@ Result<AlertPage> parse_alert_page(std::string_view body) {
     case 0:
       have_value = true;
       return field(r, "value", [&] {
-        od::json_type t;
+        od::json_type t{};
         XDR_R(type_of(r, value, t));
         if (t != od::json_type::array) return r.fail_type("an array of alerts", t);
         return for_each_element(r, value, [&](od::value element) {
@@ -910,7 +910,7 @@ Result<std::vector<Comment>> parse_comments(std::string_view body) {
     if (!key.unsafe_is_equal("value")) return true;
     have_value = true;
     return field(r, "value", [&] {
-      od::json_type t;
+      od::json_type t{};
       XDR_R(type_of(r, value, t));
       if (t != od::json_type::array) return r.fail_type("an array of comments", t);
       return read_comments(r, value, comments);
@@ -931,7 +931,7 @@ constexpr auto k_column_keys = keys(k_column_names);
 
 bool read_schema(Reader& r, od::value v, std::vector<HuntingColumn>& schema) {
   schema.clear();
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t != od::json_type::array) return r.fail_type("an array of columns", t);
   return for_each_element(r, v, [&](od::value element) {
@@ -949,7 +949,7 @@ bool read_schema(Reader& r, od::value v, std::vector<HuntingColumn>& schema) {
 }
 
 bool read_cell(Reader& r, od::value v, HuntingCell& cell) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   switch (t) {
   case od::json_type::null: cell.kind = HuntingCell::Kind::null; return true;
@@ -1020,7 +1020,7 @@ int column_of(const od::raw_json_string& key, const std::vector<HuntingColumn>& 
 
 bool read_results(Reader& r, od::value v, const std::vector<HuntingColumn>& schema, const HuntingRowSink& sink,
                   HuntingParse& out) {
-  od::json_type t;
+  od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t != od::json_type::array) return r.fail_type("an array of result rows", t);
   HuntingRow row(schema.size());
@@ -1125,7 +1125,7 @@ std::optional<ServiceError> parse_service_error(std::string_view body) {
     if (std::move(item).get(f)) return std::nullopt;
     if (!f.key().unsafe_is_equal("error")) continue;
     ServiceError se;
-    od::json_type t;
+    od::json_type t{};
     if (f.value().type().get(t) || t != od::json_type::object) return std::nullopt;
     if (!read_service_error(r, f.value(), se)) return std::nullopt;
     found = std::move(se);

@@ -27,5 +27,6 @@ if(XDR_API_AVX2_PARSER AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND EXI
   # do not list in /proc/cpuinfo.
   if(XDR_CPUINFO MATCHES " avx2" AND XDR_CPUINFO MATCHES " bmi1" AND XDR_CPUINFO MATCHES " pclmulqdq")
     set_source_files_properties(xdr/api/dialect.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mbmi;-mpclmul;-mlzcnt")
+    set_property(GLOBAL PROPERTY XDR_API_PARSER_OPTIONS "-mavx2;-mbmi;-mpclmul;-mlzcnt")
   endif()
 endif()
