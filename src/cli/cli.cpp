@@ -24,12 +24,15 @@ constexpr const char* k_root_footer = R"(Examples:
   xdrpartner doctor --tenant contoso.onmicrosoft.com
   xdrpartner tenants add fabrikam.onmicrosoft.com --label env=prod && xdrpartner tenants check
   xdrpartner report
+  xdrpartner incidents list --tenant contoso.onmicrosoft.com --status Active --since 7d
+  xdrpartner hunt --tenant contoso.onmicrosoft.com 'AlertInfo | summarize count() by Severity'
 
 Credentials: AZURE_CLIENT_SECRET, --client-secret-file FILE (chmod 600), --client-secret-stdin, or a certificate
 (--client-certificate PATH, AZURE_CLIENT_CERTIFICATE_PATH). There is no --client-secret option: a secret on the
 command line is visible to other users of the machine.
 Environment: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH,
-AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_AUTHORITY_HOST, SSL_CERT_FILE, XDRPARTNER_CONFIG, XDG_CACHE_HOME.
+AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_AUTHORITY_HOST, SSL_CERT_FILE, XDRPARTNER_CONFIG, XDG_CACHE_HOME,
+XDR_API_BASE, XDR_GRAPH_BASE, COLUMNS.
 Precedence: command line, then environment, then the config file.
 Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error; over many tenants
 (tenants check): 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.)";
@@ -61,8 +64,9 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
       ->group(g);
   app.add_option("--config", o.config_file, "JSON config file (env XDRPARTNER_CONFIG); see docs/cli/config.md")
       ->group(g);
-  app.add_option("--output", o.output, "table | json (default table)")
-      ->check(CLI::IsMember({"table", "json"}))
+  app.add_option("--output", o.output,
+                 "table | json (default table); incidents and hunt also take ndjson and csv")
+      ->check(CLI::IsMember({"table", "json", "ndjson", "csv"}))
       ->group(g);
   app.add_flag("-v,--verbose", o.verbose, "Log HTTP requests to stderr (redacted); -vv adds headers")->group(g);
   const char* c = "Credential";
@@ -128,6 +132,8 @@ int run_parsed(const std::vector<std::string>& args, CliIo& io) {
   commands.push_back(add_doctor(root, ctx));
   add_tenants(root, ctx, commands);
   commands.push_back(add_report(root, ctx));
+  commands.push_back(add_incidents(root, ctx));
+  commands.push_back(add_hunt(root, ctx));
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

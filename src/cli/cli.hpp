@@ -1,5 +1,6 @@
 #pragma once
-// The xdrpartner command line: consent-url, token get|decode|validate, doctor.
+// The xdrpartner command line: consent-url, token get|decode|validate, doctor, incidents list|get|update, hunt,
+// tenants, report.
 // Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error; runs over many
 // tenants: 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.
 

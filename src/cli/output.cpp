@@ -105,3 +105,132 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 }
 
 } // namespace xdr::cli
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace xdr::cli {
+
+std::optional<OutputFormat> parse_output_format(std::string_view text) {
+  if (text == "table") return OutputFormat::table;
+  if (text == "json") return OutputFormat::json;
+  if (text == "ndjson") return OutputFormat::ndjson;
+  if (text == "csv") return OutputFormat::csv;
+  return std::nullopt;
+}
+
+std::string csv_field(std::string_view text) {
+  const bool quote = text.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+  if (!quote) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) line += ',';
+    line += csv_field(fields[i]);
+  }
+  return line + "\r\n";
+}
+
+size_t terminal_width(const std::function<std::optional<std::string>(std::string_view)>& env) {
+  if (env) {
+    if (auto columns = env("COLUMNS")) {
+      try {
+        const long v = std::stol(*columns);
+        if (v >= 20 && v <= 10000) return static_cast<size_t>(v);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  struct winsize ws {};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+  return 120;
+}
+
+size_t display_width(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+namespace {
+
+// The first `width` columns of `text` (cut text ends with "…"), padded with spaces to `width` when `pad`.
+std::string fit(std::string_view text, size_t width, bool pad) {
+  std::string clean(text);
+  for (char& c : clean)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  const size_t w = display_width(clean);
+  if (w <= width) return pad ? clean + std::string(width - w, ' ') : clean;
+  if (width == 0) return {};
+  std::string out;
+  size_t cols = 0;
+  for (size_t i = 0; i < clean.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(clean[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (cols == width - 1) break;
+      ++cols;
+    }
+    out += clean[i];
+  }
+  return out + "\xE2\x80\xA6";
+}
+
+} // namespace
+
+void print_table(std::ostream& out, const std::vector<std::string>& headers,
+                 const std::vector<std::vector<std::string>>& rows, size_t width) {
+  const size_t n = headers.size();
+  if (n == 0) return;
+  std::vector<size_t> widths(n), minimum(n);
+  for (size_t c = 0; c < n; ++c) {
+    widths[c] = display_width(headers[c]);
+    for (const auto& row : rows)
+      if (c < row.size()) widths[c] = std::max(widths[c], display_width(row[c]));
+    minimum[c] = std::min(widths[c], std::max<size_t>(display_width(headers[c]), 4));
+  }
+  minimum[0] = widths[0]; // the first column names the row (an id): it is never cut
+  auto total = [&] {
+    size_t t = 2 * (n - 1);
+    for (size_t w : widths) t += w;
+    return t;
+  };
+  // The last column (free text: a name, a title) gives way first, down to 20 columns; then the widest.
+  const size_t last_floor = std::max<size_t>(minimum[n - 1], std::min<size_t>(widths[n - 1], 20));
+  while (n > 1 && total() > width && widths[n - 1] > last_floor) --widths[n - 1];
+  auto shrink_widest = [&] {
+    while (total() > width) {
+      size_t widest = n;
+      for (size_t c = 0; c < n; ++c)
+        if (widths[c] > minimum[c] && (widest == n || widths[c] > widths[widest])) widest = c;
+      if (widest == n) return; // every column at its minimum
+      --widths[widest];
+    }
+  };
+  shrink_widest();
+  // Still too wide: headers are cut too, down to 4 columns (the first column stays whole).
+  for (size_t c = 1; c < n; ++c) minimum[c] = std::min<size_t>(widths[c], 4);
+  shrink_widest();
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < n; ++c) {
+      if (c) text += "  ";
+      text += fit(c < cells.size() ? cells[c] : std::string(), widths[c], c + 1 < n);
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out << text << "\n";
+  };
+  line(headers);
+  for (const auto& row : rows) line(row);
+}
+
+} // namespace xdr::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Formatting shared by the commands: times, relative durations, aligned fields, token reading.
 
+#include <functional>
 #include <istream>
 #include <optional>
 #include <ostream>
@@ -39,5 +40,34 @@ std::string claim_string(const Json& claims, const char* name);
 std::vector<std::string> claim_roles(const Json& claims);
 // The "aud" claim, a string or the first of an array.
 std::string claim_audience(const Json& claims);
+
+} // namespace xdr::cli
+
+namespace xdr::cli {
+
+// --output: table (aligned, fits the terminal), json (one document), ndjson (one JSON object per line),
+// csv (RFC 4180, a header line first).
+enum class OutputFormat { table, json, ndjson, csv };
+// Parses "table", "json", "ndjson", "csv"; nullopt otherwise.
+std::optional<OutputFormat> parse_output_format(std::string_view text);
+
+// One CSV field: quoted (with "" doubling) when it holds a comma, quote, CR or LF, or starts or ends with a space.
+std::string csv_field(std::string_view text);
+// Fields joined with commas and ended with CRLF (RFC 4180).
+std::string csv_line(const std::vector<std::string>& fields);
+
+// Columns of the terminal: COLUMNS from `env` when set, else the width of standard output when it is a
+// terminal, else 120.
+size_t terminal_width(const std::function<std::optional<std::string>(std::string_view)>& env);
+
+// Display width of UTF-8 text (code points).
+size_t display_width(std::string_view text);
+
+// Prints `rows` under `headers`, two spaces between columns, every line at most `width` columns: the last
+// column (free text) shrinks first, down to 20 columns; then the widest columns, not below their header,
+// then (still too wide) not below 4. The first column (an id) is never cut. Cut cells and headers end with
+// "…"; newlines and tabs in cells print as spaces; trailing spaces are dropped.
+void print_table(std::ostream& out, const std::vector<std::string>& headers,
+                 const std::vector<std::vector<std::string>>& rows, size_t width);
 
 } // namespace xdr::cli

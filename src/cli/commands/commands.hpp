@@ -29,6 +29,10 @@ Command add_doctor(CLI::App& root, Context& ctx);
 void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands);
 // `report`: incidents per tenant by severity and status, and the tenants' health, from the store.
 Command add_report(CLI::App& root, Context& ctx);
+// `incidents list|get ID|update ID ...` (Defender XDR or Graph security API)
+Command add_incidents(CLI::App& root, Context& ctx);
+// `hunt [QUERY | -f FILE] [--timespan P7D] [--split-by-time] [--api legacy|mde|graph]`
+Command add_hunt(CLI::App& root, Context& ctx);
 
 // The text every command's help ends with.
 inline constexpr const char* k_exit_codes_help =

@@ -170,6 +170,22 @@ struct HuntingColumn {
   bool operator==(const HuntingColumn&) const = default;
 };
 
+// One cell of a hunting result row. Strings (datetimes included, as the service sends them) keep their text;
+// numbers their value and their JSON text; objects and arrays (KQL `dynamic`) their raw JSON text.
+struct HuntingCell {
+  enum class Kind { null, boolean, integer, real, string, dynamic };
+  Kind kind = Kind::null;
+  std::string text; // string value, raw JSON of a dynamic value, or the number as written
+  int64_t integer = 0;
+  double real = 0;
+  bool boolean = false;
+
+  bool operator==(const HuntingCell&) const = default;
+};
+
+// One row of a hunting result, one cell per schema column, in schema order.
+using HuntingRow = std::vector<HuntingCell>;
+
 // The enum names as each dialect spells them (what a PATCH body or $filter literal carries).
 std::string_view to_string(IncidentStatus value, Dialect dialect);
 std::string_view to_string(Severity value, Dialect dialect);

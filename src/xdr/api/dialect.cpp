@@ -1,0 +1,1137 @@
+#include <xdr/api/dialect.hpp>
+
+#include <array>
+#include <cstring>
+#include <memory>
+
+#include <simdjson.h>
+
+#include <xdr/util/json.hpp>
+#include <xdr/util/strings.hpp>
+#include <xdr/util/time.hpp>
+
+namespace xdr::api {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading state: the parser, a padded copy of the body, the JSON path for messages, the first error.
+
+// The body with simdjson's padding, in a buffer reused by the thread (a page is parsed without allocating).
+simdjson::padded_string_view padded(std::string_view body) {
+  thread_local std::unique_ptr<char[]> buffer;
+  thread_local size_t capacity = 0;
+  const size_t need = body.size() + simdjson::SIMDJSON_PADDING;
+  if (capacity < need) {
+    capacity = need + need / 2;
+    buffer.reset(new char[capacity]);
+  }
+  std::memcpy(buffer.get(), body.data(), body.size());
+  std::memset(buffer.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  return simdjson::padded_string_view(buffer.get(), body.size(), capacity);
+}
+
+od::parser& thread_parser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+std::string_view type_name(od::json_type t) {
+  switch (t) {
+  case od::json_type::array: return "an array";
+  case od::json_type::object: return "an object";
+  case od::json_type::number: return "a number";
+  case od::json_type::string: return "a string";
+  case od::json_type::boolean: return "a boolean";
+  case od::json_type::null: return "null";
+  }
+  return "an unknown value";
+}
+
+class Reader {
+public:
+  Reader(std::string_view what, std::string_view body) : m_what(what), m_body(body) {}
+
+  // Path segments: a field name, or an array index (name empty).
+  void push(std::string_view name) { if (m_depth < m_path.size()) m_path[m_depth] = {name, -1}; ++m_depth; }
+  void push_index(int64_t index) { if (m_depth < m_path.size()) m_path[m_depth] = {{}, index}; ++m_depth; }
+  void pop() { --m_depth; }
+
+  bool fail_type(std::string_view expected, od::json_type got) {
+    return fail("expected " + std::string(expected) + ", received " + std::string(type_name(got)));
+  }
+  bool fail_simd(simdjson::error_code e) {
+    std::string what;
+    switch (e) {
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+    case simdjson::UNCLOSED_STRING:
+    case simdjson::TAPE_ERROR:
+    case simdjson::EMPTY:
+      what = "the JSON ends early or is malformed (truncated response?)";
+      break;
+    case simdjson::INCORRECT_TYPE: what = "a value of the wrong type"; break;
+    case simdjson::NUMBER_ERROR:
+    case simdjson::NUMBER_OUT_OF_RANGE: what = "a number that does not fit a 64-bit integer"; break;
+    case simdjson::UTF8_ERROR: what = "text that is not valid UTF-8"; break;
+    default: what = "malformed JSON"; break;
+    }
+    return fail(what + " (" + simdjson::error_message(e) + ")");
+  }
+  bool fail(const std::string& problem) {
+    if (m_failed) return false;
+    m_failed = true;
+    std::string path = this->path();
+    m_error = Error(ErrorKind::invalid_response,
+                    "the " + std::string(m_what) + " is not what the API documents" +
+                        (path.empty() ? std::string() : " at " + path) + ": " + problem + "; received " +
+                        util::describe_body(m_body));
+    return false;
+  }
+  bool fail_service(ServiceError e) {
+    m_failed = true;
+    Error error(ErrorKind::invalid_response, "the service answered with an error instead of the " + std::string(m_what) +
+                                                 ": " + (e.code.empty() ? std::string() : e.code + ": ") + e.message);
+    error.code = e.code;
+    error.request_id = e.request_id;
+    m_error = std::move(error);
+    return false;
+  }
+  std::string path() const {
+    std::string out;
+    for (size_t i = 0; i < m_depth && i < m_path.size(); ++i) {
+      if (m_path[i].index >= 0) {
+        out += "[" + std::to_string(m_path[i].index) + "]";
+      } else {
+        if (!out.empty()) out += '.';
+        out += m_path[i].name;
+      }
+    }
+    return out;
+  }
+  Error error() const { return m_error; }
+  bool failed() const { return m_failed; }
+
+private:
+  struct Segment {
+    std::string_view name;
+    int64_t index = -1;
+  };
+  std::string_view m_what;
+  std::string_view m_body;
+  std::array<Segment, 12> m_path{};
+  size_t m_depth = 0;
+  bool m_failed = false;
+  Error m_error;
+};
+
+#define XDR_R(expr)                                                                                                    \
+  do {                                                                                                                 \
+    if (!(expr)) return false;                                                                                         \
+  } while (false)
+
+// Keys of one object kind, matched against a field's raw key with a hint: documents write keys in a fixed
+// order, so the next expected key is tried first and most keys match with one comparison.
+template <size_t N>
+struct Keys {
+  std::array<std::string_view, N> names;
+
+  int match(const od::raw_json_string& key, size_t& hint) const {
+    for (size_t k = 0; k < N; ++k) {
+      size_t i = hint + k;
+      if (i >= N) i -= N;
+      if (key.unsafe_is_equal(names[i])) {
+        hint = i + 1 == N ? 0 : i + 1;
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+};
+
+template <size_t N>
+constexpr Keys<N> keys(const std::string_view (&names)[N]) {
+  Keys<N> k{};
+  for (size_t i = 0; i < N; ++i) k.names[i] = names[i];
+  return k;
+}
+
+bool type_of(Reader& r, od::value& v, od::json_type& t) {
+  if (auto e = v.type().get(t)) return r.fail_simd(e);
+  return true;
+}
+
+// Calls f(raw key, value) for each field; f returns false to abort.
+template <class F>
+bool for_each_field(Reader& r, od::value v, F&& f) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t != od::json_type::object) return r.fail_type("an object", t);
+  od::object object;
+  if (auto e = v.get_object().get(object)) return r.fail_simd(e);
+  for (auto item : object) {
+    od::field field;
+    if (auto e = std::move(item).get(field)) return r.fail_simd(e);
+    XDR_R(f(field.key(), field.value()));
+  }
+  return true;
+}
+
+// Calls f(index, element) for each element; null is an empty array.
+template <class F>
+bool for_each_element(Reader& r, od::value v, F&& f) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) return true;
+  if (t != od::json_type::array) return r.fail_type("an array", t);
+  od::array array;
+  if (auto e = v.get_array().get(array)) return r.fail_simd(e);
+  int64_t index = 0;
+  for (auto item : array) {
+    od::value element;
+    if (auto e = std::move(item).get(element)) return r.fail_simd(e);
+    r.push_index(index);
+    XDR_R(f(element));
+    r.pop();
+    ++index;
+  }
+  return true;
+}
+
+// A string; null gives "" (and `present` false when asked).
+bool read_string(Reader& r, od::value v, std::string& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.clear();
+    return true;
+  }
+  if (t != od::json_type::string) return r.fail_type("a string or null", t);
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+  out.assign(s.data(), s.size());
+  return true;
+}
+
+bool read_opt_string(Reader& r, od::value v, std::optional<std::string>& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.reset();
+    return true;
+  }
+  if (t != od::json_type::string) return r.fail_type("a string or null", t);
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+  out.emplace(s);
+  return true;
+}
+
+bool read_time(Reader& r, od::value v, std::optional<TimePoint>& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.reset();
+    return true;
+  }
+  if (t != od::json_type::string) return r.fail_type("an ISO 8601 time string or null", t);
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+  out = util::parse_rfc3339(s);
+  if (!out) return r.fail("expected an ISO 8601 UTC time such as \"2020-09-06T14:46:57.0733333Z\", received \"" +
+                          std::string(s.substr(0, 40)) + "\"");
+  return true;
+}
+
+bool read_int(Reader& r, od::value v, std::optional<int64_t>& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.reset();
+    return true;
+  }
+  if (t != od::json_type::number) return r.fail_type("an integer or null", t);
+  int64_t n = 0;
+  if (auto e = v.get_int64().get(n)) return r.fail_simd(e);
+  out = n;
+  return true;
+}
+
+// An id sent as a number (legacy) or a string (Graph); kept as decimal text.
+bool read_id(Reader& r, od::value v, std::string& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::number) {
+    int64_t n = 0;
+    if (auto e = v.get_int64().get(n)) return r.fail_simd(e);
+    out = std::to_string(n);
+    return true;
+  }
+  if (t == od::json_type::string || t == od::json_type::null) return read_string(r, v, out);
+  return r.fail_type("an id (number or string)", t);
+}
+
+bool read_opt_id(Reader& r, od::value v, std::optional<std::string>& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.reset();
+    return true;
+  }
+  std::string id;
+  XDR_R(read_id(r, v, id));
+  out = std::move(id);
+  return true;
+}
+
+bool read_strings(Reader& r, od::value v, std::vector<std::string>& out) {
+  out.clear();
+  return for_each_element(r, v, [&](od::value element) {
+    std::string s;
+    XDR_R(read_string(r, element, s));
+    out.push_back(std::move(s));
+    return true;
+  });
+}
+
+// An enum by name in either dialect's spelling; unknown names are unknown_future_value; null keeps `out`.
+template <class E>
+bool read_enum(Reader& r, od::value v, E& out, std::optional<E> (*parse)(std::string_view)) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) return true;
+  if (t != od::json_type::string) return r.fail_type("a string (enum name)", t);
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+  out = parse(s).value_or(E::unknown_future_value);
+  return true;
+}
+
+template <class E>
+bool read_opt_enum(Reader& r, od::value v, std::optional<E>& out, std::optional<E> (*parse)(std::string_view)) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) {
+    out.reset();
+    return true;
+  }
+  E value{};
+  XDR_R(read_enum(r, v, value, parse));
+  out = value;
+  return true;
+}
+
+// Runs `read` with `name` on the path.
+template <class F>
+bool field(Reader& r, std::string_view name, F&& read) {
+  r.push(name);
+  XDR_R(read());
+  r.pop();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Comments, devices, entities (legacy).
+
+constexpr std::string_view k_comment_names[] = {"comment", "createdBy", "createdTime", "createdByDisplayName",
+                                                "createdDateTime", "createTime"};
+constexpr auto k_comment_keys = keys(k_comment_names);
+
+bool read_comment(Reader& r, od::value v, Comment& c) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    switch (k_comment_keys.match(key, hint)) {
+    case 0: return field(r, "comment", [&] { return read_string(r, value, c.comment); });
+    case 1:
+    case 3: return field(r, "createdBy", [&] { return read_string(r, value, c.created_by); });
+    case 2:
+    case 4:
+    case 5: return field(r, "createdTime", [&] { return read_time(r, value, c.created_time); });
+    default: return true;
+    }
+  });
+}
+
+bool read_comments(Reader& r, od::value v, std::vector<Comment>& out) {
+  out.clear();
+  return for_each_element(r, v, [&](od::value element) {
+    out.emplace_back();
+    return read_comment(r, element, out.back());
+  });
+}
+
+constexpr std::string_view k_device_names[] = {
+    "mdatpDeviceId", "aadDeviceId", "deviceDnsName", "osPlatform",     "version",          "osProcessor",
+    "osBuild",       "healthStatus", "riskScore",    "rbacGroupName",  "rbacGroupId",      "firstSeen",
+    "tags",          "defenderAvStatus", "onboardingStatus"};
+constexpr auto k_device_keys = keys(k_device_names);
+
+bool read_device(Reader& r, od::value v, Device& d) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_device_keys.match(key, hint);
+    if (k < 0) return true;
+    return field(r, k_device_names[k], [&] {
+      switch (k) {
+      case 0: return read_string(r, value, d.mdatp_device_id);
+      case 1: return read_opt_string(r, value, d.aad_device_id);
+      case 2: return read_string(r, value, d.device_dns_name);
+      case 3: return read_string(r, value, d.os_platform);
+      case 4: return read_string(r, value, d.version);
+      case 5: return read_string(r, value, d.os_processor);
+      case 6: return read_int(r, value, d.os_build);
+      case 7: return read_string(r, value, d.health_status);
+      case 8: return read_string(r, value, d.risk_score);
+      case 9: return read_opt_string(r, value, d.rbac_group_name);
+      case 10: return read_int(r, value, d.rbac_group_id);
+      case 11: return read_time(r, value, d.first_seen);
+      case 12: return read_strings(r, value, d.tags);
+      case 13: return read_opt_string(r, value, d.defender_av_status);
+      default: return read_opt_string(r, value, d.onboarding_status);
+      }
+    });
+  });
+}
+
+constexpr std::string_view k_entity_names[] = {
+    "entityType",        "sha1",           "sha256",           "fileName",
+    "filePath",          "processId",      "processCommandLine", "processCreationTime",
+    "parentProcessId",   "parentProcessCreationTime", "ipAddress", "url",
+    "accountName",       "domainName",     "userSid",          "aadUserId",
+    "userPrincipalName", "mailboxDisplayName", "mailboxAddress", "clusterBy",
+    "sender",            "recipient",      "subject",          "deliveryAction",
+    "securityGroupId",   "securityGroupName", "registryHive",  "registryKey",
+    "registryValueType", "registryValue",  "deviceId",         "parentProcessFileName"};
+constexpr auto k_entity_keys = keys(k_entity_names);
+
+bool read_entity(Reader& r, od::value v, Entity& e) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_entity_keys.match(key, hint);
+    if (k < 0) return true;
+    // Most of the 31 keys are null on any one entity: the common case costs one type peek.
+    od::json_type t{};
+    XDR_R(type_of(r, value, t));
+    if (t == od::json_type::null && k != 0) return true;
+    return field(r, k_entity_names[k], [&] {
+      switch (k) {
+      case 0: return read_string(r, value, e.entity_type);
+      case 1: return read_opt_string(r, value, e.sha1);
+      case 2: return read_opt_string(r, value, e.sha256);
+      case 3: return read_opt_string(r, value, e.file_name);
+      case 4: return read_opt_string(r, value, e.file_path);
+      case 5: return read_int(r, value, e.process_id);
+      case 6: return read_opt_string(r, value, e.process_command_line);
+      case 7: return read_time(r, value, e.process_creation_time);
+      case 8: return read_int(r, value, e.parent_process_id);
+      case 9: return read_time(r, value, e.parent_process_creation_time);
+      case 10: return read_opt_string(r, value, e.ip_address);
+      case 11: return read_opt_string(r, value, e.url);
+      case 12: return read_opt_string(r, value, e.account_name);
+      case 13: return read_opt_string(r, value, e.domain_name);
+      case 14: return read_opt_string(r, value, e.user_sid);
+      case 15: return read_opt_string(r, value, e.aad_user_id);
+      case 16: return read_opt_string(r, value, e.user_principal_name);
+      case 17: return read_opt_string(r, value, e.mailbox_display_name);
+      case 18: return read_opt_string(r, value, e.mailbox_address);
+      case 19: return read_opt_string(r, value, e.cluster_by);
+      case 20: return read_opt_string(r, value, e.sender);
+      case 21: return read_opt_string(r, value, e.recipient);
+      case 22: return read_opt_string(r, value, e.subject);
+      case 23: return read_opt_string(r, value, e.delivery_action);
+      case 24: return read_opt_string(r, value, e.security_group_id);
+      case 25: return read_opt_string(r, value, e.security_group_name);
+      case 26: return read_opt_string(r, value, e.registry_hive);
+      case 27: return read_opt_string(r, value, e.registry_key);
+      case 28: return read_opt_string(r, value, e.registry_value_type);
+      case 29: return read_opt_string(r, value, e.registry_value);
+      case 30: return read_opt_string(r, value, e.device_id);
+      default: return read_opt_string(r, value, e.parent_process_file_name);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Graph evidence: deviceEvidence -> Device; the rest -> Entity with the legacy entityType names.
+
+std::string entity_type_of(std::string_view odata_type) {
+  constexpr std::string_view prefix = "#microsoft.graph.security.";
+  if (odata_type.substr(0, prefix.size()) == prefix) odata_type.remove_prefix(prefix.size());
+  struct Map {
+    std::string_view graph;
+    std::string_view legacy;
+  };
+  static constexpr Map k_map[] = {
+      {"fileEvidence", "File"},           {"processEvidence", "Process"},       {"ipEvidence", "Ip"},
+      {"urlEvidence", "Url"},             {"userEvidence", "User"},             {"mailboxEvidence", "MailBox"},
+      {"analyzedMessageEvidence", "MailMessage"}, {"mailClusterEvidence", "MailCluster"},
+      {"registryKeyEvidence", "Registry"}, {"registryValueEvidence", "Registry"},
+      {"securityGroupEvidence", "SecurityGroup"}, {"deviceEvidence", "Device"}};
+  for (const auto& m : k_map)
+    if (m.graph == odata_type) return std::string(m.legacy);
+  std::string name(odata_type);
+  if (name.size() > 8 && name.compare(name.size() - 8, 8, "Evidence") == 0) name.resize(name.size() - 8);
+  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
+  return name;
+}
+
+constexpr std::string_view k_file_names[] = {"sha1", "sha256", "fileName", "filePath"};
+constexpr auto k_file_keys = keys(k_file_names);
+
+// fileDetails / imageFile: hashes, name and path onto the entity (or only the name when `name_only`).
+bool read_file_details(Reader& r, od::value v, Entity& e, bool parent) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) return true;
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_file_keys.match(key, hint);
+    if (k < 0) return true;
+    return field(r, k_file_names[k], [&] {
+      if (parent) return k == 2 ? read_opt_string(r, value, e.parent_process_file_name) : true;
+      switch (k) {
+      case 0: return read_opt_string(r, value, e.sha1);
+      case 1: return read_opt_string(r, value, e.sha256);
+      case 2: return read_opt_string(r, value, e.file_name);
+      default: return read_opt_string(r, value, e.file_path);
+      }
+    });
+  });
+}
+
+constexpr std::string_view k_account_names[] = {"accountName", "domainName", "userSid", "azureAdUserId",
+                                                "userPrincipalName"};
+constexpr auto k_account_keys = keys(k_account_names);
+
+bool read_user_account(Reader& r, od::value v, Entity& e) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t == od::json_type::null) return true;
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_account_keys.match(key, hint);
+    if (k < 0) return true;
+    return field(r, k_account_names[k], [&] {
+      switch (k) {
+      case 0: return read_opt_string(r, value, e.account_name);
+      case 1: return read_opt_string(r, value, e.domain_name);
+      case 2: return read_opt_string(r, value, e.user_sid);
+      case 3: return read_opt_string(r, value, e.aad_user_id);
+      default: return read_opt_string(r, value, e.user_principal_name);
+      }
+    });
+  });
+}
+
+constexpr std::string_view k_evidence_names[] = {
+    "@odata.type",      "mdeDeviceId",       "azureAdDeviceId",  "deviceDnsName",     "osPlatform",
+    "osBuild",          "version",           "healthStatus",     "riskScore",         "rbacGroupId",
+    "rbacGroupName",    "onboardingStatus",  "defenderAvStatus", "firstSeenDateTime", "tags",
+    "fileDetails",      "imageFile",         "parentProcessImageFile", "processId",   "parentProcessId",
+    "processCommandLine", "processCreationDateTime", "parentProcessCreationDateTime", "userAccount",
+    "registryKey",      "registryHive",      "registryValueType", "registryValue",    "ipAddress",
+    "url",              "senderIp",          "recipientEmailAddress", "subject",      "p1Sender",
+    "primaryAddress",   "displayName",       "securityGroupId"};
+constexpr auto k_evidence_keys = keys(k_evidence_names);
+
+bool read_evidence(Reader& r, od::value v, Alert& alert) {
+  Entity e;
+  Device d;
+  bool is_device = false;
+  size_t hint = 0;
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_evidence_keys.match(key, hint);
+    if (k < 0) return true;
+    return field(r, k_evidence_names[k], [&] {
+      switch (k) {
+      case 0: {
+        std::string type;
+        XDR_R(read_string(r, value, type));
+        e.entity_type = entity_type_of(type);
+        is_device = e.entity_type == "Device";
+        return true;
+      }
+      case 1: {
+        XDR_R(read_string(r, value, d.mdatp_device_id));
+        if (!d.mdatp_device_id.empty()) e.device_id = d.mdatp_device_id;
+        return true;
+      }
+      case 2: return read_opt_string(r, value, d.aad_device_id);
+      case 3: return read_string(r, value, d.device_dns_name);
+      case 4: return read_string(r, value, d.os_platform);
+      case 5: return read_int(r, value, d.os_build);
+      case 6: return read_string(r, value, d.version);
+      case 7: return read_string(r, value, d.health_status);
+      case 8: return read_string(r, value, d.risk_score);
+      case 9: return read_int(r, value, d.rbac_group_id);
+      case 10: return read_opt_string(r, value, d.rbac_group_name);
+      case 11: return read_opt_string(r, value, d.onboarding_status);
+      case 12: return read_opt_string(r, value, d.defender_av_status);
+      case 13: return read_time(r, value, d.first_seen);
+      case 14: return read_strings(r, value, d.tags);
+      case 15:
+      case 16: return read_file_details(r, value, e, false);
+      case 17: return read_file_details(r, value, e, true);
+      case 18: return read_int(r, value, e.process_id);
+      case 19: return read_int(r, value, e.parent_process_id);
+      case 20: return read_opt_string(r, value, e.process_command_line);
+      case 21: return read_time(r, value, e.process_creation_time);
+      case 22: return read_time(r, value, e.parent_process_creation_time);
+      case 23: return read_user_account(r, value, e);
+      case 24: return read_opt_string(r, value, e.registry_key);
+      case 25: return read_opt_string(r, value, e.registry_hive);
+      case 26: return read_opt_string(r, value, e.registry_value_type);
+      case 27: return read_opt_string(r, value, e.registry_value);
+      case 28: return read_opt_string(r, value, e.ip_address);
+      case 29: return read_opt_string(r, value, e.url);
+      case 30: return read_opt_string(r, value, e.ip_address);
+      case 31: return read_opt_string(r, value, e.recipient);
+      case 32: return read_opt_string(r, value, e.subject);
+      case 33: return read_opt_string(r, value, e.sender);
+      case 34: return read_opt_string(r, value, e.mailbox_address);
+      case 35: return read_opt_string(r, value, e.mailbox_display_name);
+      default: return read_opt_string(r, value, e.security_group_id);
+      }
+    });
+  }));
+  if (is_device) {
+    alert.devices.push_back(std::move(d));
+  } else {
+    alert.entities.push_back(std::move(e));
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Alerts: legacy (inside incidents) and Graph (alerts_v2 and $expand=alerts) share one key table.
+
+constexpr std::string_view k_alert_names[] = {
+    "alertId",          "incidentId",      "serviceSource",   "creationTime",      "lastUpdatedTime",
+    "resolvedTime",     "firstActivity",   "lastActivity",    "title",             "description",
+    "category",         "status",          "severity",        "investigationId",   "investigationState",
+    "classification",   "determination",   "detectionSource", "detectorId",        "assignedTo",
+    "actorName",        "threatFamilyName", "mitreTechniques", "devices",          "entities",
+    // Graph names
+    "id",               "createdDateTime", "lastUpdateDateTime", "resolvedDateTime", "firstActivityDateTime",
+    "lastActivityDateTime", "actorDisplayName", "evidence"};
+constexpr auto k_alert_keys = keys(k_alert_names);
+
+bool read_alert(Reader& r, od::value v, Alert& a, Dialect dialect) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    const int k = k_alert_keys.match(key, hint);
+    if (k < 0) return true;
+    if (dialect == Dialect::graph && k == 0) return true; // Graph's own name is `id`
+    return field(r, k_alert_names[k], [&] {
+      switch (k) {
+      case 0:
+      case 25: return read_string(r, value, a.alert_id);
+      case 1: return read_id(r, value, a.incident_id);
+      case 2: return read_string(r, value, a.service_source);
+      case 3:
+      case 26: return read_time(r, value, a.creation_time);
+      case 4:
+      case 27: return read_time(r, value, a.last_updated_time);
+      case 5:
+      case 28: return read_time(r, value, a.resolved_time);
+      case 6:
+      case 29: return read_time(r, value, a.first_activity);
+      case 7:
+      case 30: return read_time(r, value, a.last_activity);
+      case 8: return read_string(r, value, a.title);
+      case 9: return read_string(r, value, a.description);
+      case 10: return read_string(r, value, a.category);
+      case 11: return read_enum(r, value, a.status, parse_alert_status);
+      case 12: return read_enum(r, value, a.severity, parse_severity);
+      case 13: return read_int(r, value, a.investigation_id);
+      case 14: return read_string(r, value, a.investigation_state);
+      case 15: return read_opt_enum(r, value, a.classification, parse_classification);
+      case 16: return read_opt_enum(r, value, a.determination, parse_determination);
+      case 17: return read_string(r, value, a.detection_source);
+      case 18: return read_string(r, value, a.detector_id);
+      case 19: return read_opt_string(r, value, a.assigned_to);
+      case 20:
+      case 31: return read_opt_string(r, value, a.actor_name);
+      case 21: return read_opt_string(r, value, a.threat_family_name);
+      case 22: return read_strings(r, value, a.mitre_techniques);
+      case 23:
+        a.devices.clear();
+        return for_each_element(r, value, [&](od::value element) {
+          a.devices.emplace_back();
+          return read_device(r, element, a.devices.back());
+        });
+      case 24:
+        a.entities.clear();
+        return for_each_element(r, value, [&](od::value element) {
+          a.entities.emplace_back();
+          return read_entity(r, element, a.entities.back());
+        });
+      default:
+        return for_each_element(r, value, [&](od::value element) { return read_evidence(r, element, a); });
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Incidents.
+
+constexpr std::string_view k_incident_names[] = {
+    "incidentId",       "redirectIncidentId", "incidentName",    "createdTime",     "lastUpdateTime",
+    "assignedTo",       "classification",     "determination",   "status",          "severity",
+    "tags",             "comments",           "alerts",          "detectionSource",
+    // Graph names
+    "id",               "incidentWebUrl",     "tenantId",        "displayName",     "createdDateTime",
+    "lastUpdateDateTime", "customTags",       "systemTags",      "description"};
+constexpr auto k_incident_keys = keys(k_incident_names);
+
+bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value value, Incident& inc, Dialect dialect,
+                         size_t& hint) {
+    const int k = k_incident_keys.match(key, hint);
+    if (k < 0) return true;
+    return field(r, k_incident_names[k], [&] {
+      switch (k) {
+      case 0:
+      case 14: return read_id(r, value, inc.incident_id);
+      case 1: return read_opt_id(r, value, inc.redirect_incident_id);
+      case 2:
+      case 17: return read_string(r, value, inc.incident_name);
+      case 3:
+      case 18: return read_time(r, value, inc.created_time);
+      case 4:
+      case 19: return read_time(r, value, inc.last_update_time);
+      case 5: return read_opt_string(r, value, inc.assigned_to);
+      case 6: return read_enum(r, value, inc.classification, parse_classification);
+      case 7: return read_enum(r, value, inc.determination, parse_determination);
+      case 8: return read_enum(r, value, inc.status, parse_incident_status);
+      case 9: return read_enum(r, value, inc.severity, parse_severity);
+      case 10:
+      case 20: return read_strings(r, value, inc.tags);
+      case 11: return read_comments(r, value, inc.comments);
+      case 12:
+        inc.alerts.clear();
+        return for_each_element(r, value, [&](od::value element) {
+          inc.alerts.emplace_back();
+          return read_alert(r, element, inc.alerts.back(), dialect);
+        });
+      case 13: return read_string(r, value, inc.detection_source);
+      case 15: return read_string(r, value, inc.incident_web_url);
+      case 16: return read_string(r, value, inc.tenant_id);
+      case 21: return read_strings(r, value, inc.system_tags);
+      default: return read_string(r, value, inc.description);
+      }
+    });
+}
+
+bool read_incident(Reader& r, od::value v, Incident& inc, Dialect dialect) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    return read_incident_field(r, key, value, inc, dialect, hint);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Documents.
+
+constexpr std::string_view k_error_names[] = {"code", "message", "target", "innerError", "innererror"};
+constexpr auto k_error_keys = keys(k_error_names);
+constexpr std::string_view k_inner_names[] = {"request-id", "requestId"};
+constexpr auto k_inner_keys = keys(k_inner_names);
+
+bool read_service_error(Reader& r, od::value v, ServiceError& out) {
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    switch (k_error_keys.match(key, hint)) {
+    case 0: {
+      od::json_type t{};
+      XDR_R(type_of(r, value, t));
+      if (t == od::json_type::number) {
+        out.code = std::string(util::trim(value.raw_json_token()));
+        return true;
+      }
+      return read_string(r, value, out.code);
+    }
+    case 1: return read_string(r, value, out.message);
+    case 2: return read_string(r, value, out.request_id);
+    case 3:
+    case 4: {
+      od::json_type t{};
+      XDR_R(type_of(r, value, t));
+      if (t != od::json_type::object) return true;
+      size_t inner_hint = 0;
+      return for_each_field(r, value, [&](const od::raw_json_string& inner_key, od::value inner) {
+        if (k_inner_keys.match(inner_key, inner_hint) < 0) return true;
+        return read_string(r, inner, out.request_id);
+      });
+    }
+    default: return true;
+    }
+  });
+}
+
+// Checks the body starts like a JSON object before simdjson sees it, for a message that says what it is.
+bool looks_like_object(Reader& r, std::string_view body) {
+  size_t i = 0;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+  if (i == body.size() || body[i] != '{') return r.fail("expected a JSON object");
+  return true;
+}
+
+// Parses `body` as an object and calls on_field(raw key, value) for each top-level field; a top-level
+// "error" object fails with the service's error.
+template <class F>
+bool read_document(Reader& r, std::string_view body, simdjson::padded_string_view json, od::document& doc, F&& on_field) {
+  XDR_R(looks_like_object(r, body));
+  if (auto e = thread_parser().iterate(json).get(doc)) return r.fail_simd(e);
+  od::object object;
+  if (auto e = doc.get_object().get(object)) return r.fail_simd(e);
+  std::optional<ServiceError> service_error;
+  for (auto item : object) {
+    od::field f;
+    if (auto e = std::move(item).get(f)) return r.fail_simd(e);
+    if (f.key().unsafe_is_equal("error")) {
+      ServiceError se;
+      XDR_R(field(r, "error", [&] { return read_service_error(r, f.value(), se); }));
+      service_error = std::move(se);
+      continue;
+    }
+    XDR_R(on_field(f.key(), f.value()));
+  }
+  if (service_error) return r.fail_service(std::move(*service_error));
+  return true;
+}
+
+constexpr std::string_view k_page_names[] = {"value", "@odata.nextLink", "@odata.count", "@odata.context"};
+constexpr auto k_page_keys = keys(k_page_names);
+
+} // namespace
+
+Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect) {
+  Reader r(dialect == Dialect::legacy ? "incidents page (Defender XDR API)" : "incidents page (Graph security API)",
+           body);
+  IncidentPage page;
+  bool have_value = false;
+  od::document doc;
+  size_t hint = 0;
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+    switch (k_page_keys.match(key, hint)) {
+    case 0:
+      have_value = true;
+      return field(r, "value", [&] {
+        od::json_type t{};
+        XDR_R(type_of(r, value, t));
+        if (t != od::json_type::array) return r.fail_type("an array of incidents", t);
+        return for_each_element(r, value, [&](od::value element) {
+          page.incidents.emplace_back();
+          return read_incident(r, element, page.incidents.back(), dialect);
+        });
+      });
+    case 1:
+      return field(r, "@odata.nextLink", [&] {
+        std::optional<std::string> link;
+        XDR_R(read_opt_string(r, value, link));
+        if (link && !link->empty()) page.next_link = std::move(link);
+        return true;
+      });
+    case 2: return field(r, "@odata.count", [&] { return read_int(r, value, page.count); });
+    default: return true;
+    }
+  });
+  if (!ok) return fail(r.error());
+  if (!have_value) {
+    r.fail("expected a \"value\" array of incidents, found none");
+    return fail(r.error());
+  }
+  return page;
+}
+
+Result<Incident> parse_incident(std::string_view body, Dialect dialect) {
+  Reader r(dialect == Dialect::legacy ? "incident (Defender XDR API)" : "incident (Graph security API)", body);
+  Incident inc;
+  od::document doc;
+  size_t hint = 0;
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+    return read_incident_field(r, key, value, inc, dialect, hint);
+  });
+  if (!ok) return fail(r.error());
+  if (inc.incident_id.empty()) {
+    r.fail(std::string("expected an incident with ") + (dialect == Dialect::legacy ? "\"incidentId\"" : "\"id\"") +
+           ", found none");
+    return fail(r.error());
+  }
+  return inc;
+}
+
+Result<AlertPage> parse_alert_page(std::string_view body) {
+  Reader r("alerts page (Graph security API)", body);
+  AlertPage page;
+  bool have_value = false;
+  od::document doc;
+  size_t hint = 0;
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+    switch (k_page_keys.match(key, hint)) {
+    case 0:
+      have_value = true;
+      return field(r, "value", [&] {
+        od::json_type t{};
+        XDR_R(type_of(r, value, t));
+        if (t != od::json_type::array) return r.fail_type("an array of alerts", t);
+        return for_each_element(r, value, [&](od::value element) {
+          page.alerts.emplace_back();
+          return read_alert(r, element, page.alerts.back(), Dialect::graph);
+        });
+      });
+    case 1:
+      return field(r, "@odata.nextLink", [&] {
+        std::optional<std::string> link;
+        XDR_R(read_opt_string(r, value, link));
+        if (link && !link->empty()) page.next_link = std::move(link);
+        return true;
+      });
+    default: return true;
+    }
+  });
+  if (!ok) return fail(r.error());
+  if (!have_value) {
+    r.fail("expected a \"value\" array of alerts, found none");
+    return fail(r.error());
+  }
+  return page;
+}
+
+Result<std::vector<Comment>> parse_comments(std::string_view body) {
+  Reader r("comments collection (Graph security API)", body);
+  std::vector<Comment> comments;
+  bool have_value = false;
+  od::document doc;
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+    if (!key.unsafe_is_equal("value")) return true;
+    have_value = true;
+    return field(r, "value", [&] {
+      od::json_type t{};
+      XDR_R(type_of(r, value, t));
+      if (t != od::json_type::array) return r.fail_type("an array of comments", t);
+      return read_comments(r, value, comments);
+    });
+  });
+  if (!ok) return fail(r.error());
+  if (!have_value) {
+    r.fail("expected a \"value\" array of comments, found none");
+    return fail(r.error());
+  }
+  return comments;
+}
+
+namespace {
+
+constexpr std::string_view k_column_names[] = {"Name", "Type", "name", "type"};
+constexpr auto k_column_keys = keys(k_column_names);
+
+bool read_schema(Reader& r, od::value v, std::vector<HuntingColumn>& schema) {
+  schema.clear();
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t != od::json_type::array) return r.fail_type("an array of columns", t);
+  return for_each_element(r, v, [&](od::value element) {
+    HuntingColumn column;
+    size_t hint = 0;
+    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value value) {
+      const int k = k_column_keys.match(key, hint);
+      if (k < 0) return true;
+      return field(r, k_column_names[k], [&] { return read_string(r, value, k % 2 == 0 ? column.name : column.type); });
+    }));
+    if (column.name.empty()) return r.fail("expected a column with a \"Name\"");
+    schema.push_back(std::move(column));
+    return true;
+  });
+}
+
+bool read_cell(Reader& r, od::value v, HuntingCell& cell) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  switch (t) {
+  case od::json_type::null: cell.kind = HuntingCell::Kind::null; return true;
+  case od::json_type::string: {
+    std::string_view s;
+    if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+    cell.kind = HuntingCell::Kind::string;
+    cell.text.assign(s.data(), s.size());
+    return true;
+  }
+  case od::json_type::boolean: {
+    bool b = false;
+    if (auto e = v.get_bool().get(b)) return r.fail_simd(e);
+    cell.kind = HuntingCell::Kind::boolean;
+    cell.boolean = b;
+    cell.text = b ? "true" : "false";
+    return true;
+  }
+  case od::json_type::number: {
+    std::string_view raw = util::trim(v.raw_json_token());
+    cell.text.assign(raw.data(), raw.size());
+    od::number_type nt;
+    if (auto e = v.get_number_type().get(nt)) return r.fail_simd(e);
+    if (nt == od::number_type::signed_integer) {
+      if (auto e = v.get_int64().get(cell.integer)) return r.fail_simd(e);
+      cell.kind = HuntingCell::Kind::integer;
+      cell.real = static_cast<double>(cell.integer);
+    } else {
+      if (auto e = v.get_double().get(cell.real)) return r.fail_simd(e);
+      cell.kind = HuntingCell::Kind::real;
+    }
+    return true;
+  }
+  case od::json_type::object: {
+    od::object object;
+    std::string_view raw;
+    if (auto e = v.get_object().get(object)) return r.fail_simd(e);
+    if (auto e = object.raw_json().get(raw)) return r.fail_simd(e);
+    cell.kind = HuntingCell::Kind::dynamic;
+    cell.text.assign(raw.data(), raw.size());
+    return true;
+  }
+  default: {
+    od::array array;
+    std::string_view raw;
+    if (auto e = v.get_array().get(array)) return r.fail_simd(e);
+    if (auto e = array.raw_json().get(raw)) return r.fail_simd(e);
+    cell.kind = HuntingCell::Kind::dynamic;
+    cell.text.assign(raw.data(), raw.size());
+    return true;
+  }
+  }
+}
+
+// The column of a result key: the next column first (rows keep schema order), then a scan.
+int column_of(const od::raw_json_string& key, const std::vector<HuntingColumn>& schema, size_t& hint) {
+  const size_t n = schema.size();
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = hint + k;
+    if (i >= n) i -= n;
+    if (key.unsafe_is_equal(schema[i].name)) {
+      hint = i + 1 == n ? 0 : i + 1;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+bool read_results(Reader& r, od::value v, const std::vector<HuntingColumn>& schema, const HuntingRowSink& sink,
+                  HuntingParse& out) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t != od::json_type::array) return r.fail_type("an array of result rows", t);
+  HuntingRow row(schema.size());
+  od::array array;
+  if (auto e = v.get_array().get(array)) return r.fail_simd(e);
+  int64_t index = 0;
+  for (auto item : array) {
+    od::value element;
+    if (auto e = std::move(item).get(element)) return r.fail_simd(e);
+    r.push_index(index++);
+    for (auto& cell : row) cell = HuntingCell{};
+    size_t hint = 0;
+    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value value) {
+      const int c = column_of(key, schema, hint);
+      if (c < 0) return true;
+      return field(r, schema[c].name, [&] { return read_cell(r, value, row[c]); });
+    }));
+    r.pop();
+    ++out.rows;
+    if (!sink(row)) {
+      out.stopped = true;
+      return true;
+    }
+    if (row.size() != schema.size()) row.assign(schema.size(), HuntingCell{});
+  }
+  return true;
+}
+
+} // namespace
+
+Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& sink,
+                                   const std::function<void(const std::vector<HuntingColumn>&)>& on_schema) {
+  Reader r("advanced hunting result", body);
+  HuntingParse out;
+  bool have_schema = false;
+  bool results_first = false;
+  bool have_results = false;
+  od::document doc;
+  auto json = padded(body);
+  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value value) {
+    if (key.unsafe_is_equal("Schema") || key.unsafe_is_equal("schema")) {
+      have_schema = true;
+      XDR_R(field(r, "Schema", [&] { return read_schema(r, value, out.schema); }));
+      if (on_schema) on_schema(out.schema);
+      return true;
+    }
+    if (key.unsafe_is_equal("Results") || key.unsafe_is_equal("results")) {
+      have_results = true;
+      if (!have_schema) {
+        results_first = true;
+        return true;
+      }
+      if (out.stopped) return true;
+      return field(r, "Results", [&] { return read_results(r, value, out.schema, sink, out); });
+    }
+    return true;
+  });
+  if (!ok) return fail(r.error());
+  if (!have_schema) {
+    r.fail("expected a \"Schema\" array, found none");
+    return fail(r.error());
+  }
+  if (!have_results) {
+    r.fail("expected a \"Results\" array, found none");
+    return fail(r.error());
+  }
+  if (results_first) {
+    doc.rewind();
+    od::object object;
+    if (auto e = doc.get_object().get(object)) {
+      r.fail_simd(e);
+      return fail(r.error());
+    }
+    for (auto item : object) {
+      od::field f;
+      if (auto e = std::move(item).get(f)) {
+        r.fail_simd(e);
+        return fail(r.error());
+      }
+      if (f.key().unsafe_is_equal("Results") || f.key().unsafe_is_equal("results")) {
+        if (!field(r, "Results", [&] { return read_results(r, f.value(), out.schema, sink, out); }))
+          return fail(r.error());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<ServiceError> parse_service_error(std::string_view body) {
+  Reader r("error body", body);
+  std::optional<ServiceError> found;
+  size_t i = 0;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+  if (i == body.size() || body[i] != '{') return std::nullopt;
+  od::document doc;
+  if (thread_parser().iterate(padded(body)).get(doc)) return std::nullopt;
+  od::object object;
+  if (doc.get_object().get(object)) return std::nullopt;
+  for (auto item : object) {
+    od::field f;
+    if (std::move(item).get(f)) return std::nullopt;
+    if (!f.key().unsafe_is_equal("error")) continue;
+    ServiceError se;
+    od::json_type t{};
+    if (f.value().type().get(t) || t != od::json_type::object) return std::nullopt;
+    if (!read_service_error(r, f.value(), se)) return std::nullopt;
+    found = std::move(se);
+    break;
+  }
+  return found;
+}
+
+} // namespace xdr::api
