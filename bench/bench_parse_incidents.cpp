@@ -109,7 +109,7 @@ double measure(double seconds, size_t bytes_per_round, F&& round) {
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   const double megabytes = argc > 2 ? std::atof(argv[2]) : 10.0;
-  const std::vector<std::string> pages = make_pages(static_cast<size_t>(megabytes * 1e6));
+  std::vector<std::string> pages = make_pages(static_cast<size_t>(megabytes * 1e6));
   size_t bytes = 0;
   for (const auto& p : pages) bytes += p.size();
   std::vector<simdjson::padded_string> padded;
@@ -136,9 +136,10 @@ int main(int argc, char** argv) {
       if (parser.iterate(p).get(doc) || doc.get_value().get(root) || !walk(root, checksum)) raw_ok = false;
     }
   });
+  // As the client parses response bodies: in place (the raw side gets pre-padded documents too).
   const double ours = measure(seconds, bytes, [&] {
-    for (const auto& p : pages) {
-      auto page = xdr::api::parse_incident_page(p, xdr::api::Dialect::legacy);
+    for (auto& p : pages) {
+      auto page = xdr::api::parse_incident_page_in_place(p, xdr::api::Dialect::legacy);
       checksum += page ? page->incidents.size() : 0;
     }
   });

@@ -387,3 +387,23 @@ TEST(ApiDialect, HuntingMalformed) {
 
 } // namespace
 } // namespace xdr::api
+
+namespace xdr::api {
+namespace {
+
+TEST(ApiDialect, InPlaceParsingGivesTheSameIncidents) {
+  std::string body = testing::read_api_data("legacy_list_incidents.json");
+  body.shrink_to_fit();
+  const std::string copy = body;
+  auto copied = parse_incident_page(copy, Dialect::legacy);
+  auto in_place = parse_incident_page_in_place(body, Dialect::legacy);
+  ASSERT_TRUE(copied);
+  ASSERT_TRUE(in_place);
+  EXPECT_EQ(body, copy);
+  EXPECT_EQ(in_place->incidents, copied->incidents);
+  std::string truncated = copy.substr(0, copy.size() / 2);
+  EXPECT_FALSE(parse_incident_page_in_place(truncated, Dialect::legacy));
+}
+
+} // namespace
+} // namespace xdr::api

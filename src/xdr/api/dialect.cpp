@@ -808,14 +808,16 @@ constexpr auto k_page_keys = keys(k_page_names);
 
 } // namespace
 
-Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect) {
+namespace {
+
+Result<IncidentPage> incident_page(std::string_view body, simdjson::padded_string_view json, Dialect dialect) {
   Reader r(dialect == Dialect::legacy ? "incidents page (Defender XDR API)" : "incidents page (Graph security API)",
            body);
   IncidentPage page;
   bool have_value = false;
   od::document doc;
   size_t hint = 0;
-  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value value) {
     switch (k_page_keys.match(key, hint)) {
     case 0:
       have_value = true;
@@ -845,6 +847,17 @@ Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect)
     return fail(r.error());
   }
   return page;
+}
+
+} // namespace
+
+Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect) {
+  return incident_page(body, padded(body), dialect);
+}
+
+Result<IncidentPage> parse_incident_page_in_place(std::string& body, Dialect dialect) {
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  return incident_page(body, simdjson::padded_string_view(body.data(), body.size(), body.capacity()), dialect);
 }
 
 Result<Incident> parse_incident(std::string_view body, Dialect dialect) {

@@ -35,6 +35,9 @@ struct AlertPage {
 
 // A legacy or Graph incidents page ({"value": [...], "@odata.nextLink": ...}).
 Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect);
+// The same, parsing `body` where it is instead of copying it to a padded buffer first: its capacity is grown
+// by simdjson's padding when short (the content is unchanged). For response bodies the caller owns.
+Result<IncidentPage> parse_incident_page_in_place(std::string& body, Dialect dialect);
 // One incident (GET or PATCH response).
 Result<Incident> parse_incident(std::string_view body, Dialect dialect);
 // A Graph alerts_v2 page. Device evidence becomes Alert::devices, other evidence Alert::entities.

@@ -155,7 +155,7 @@ Result<ListSummary> IncidentsClient::list(const ListOptions& options, const Page
     request.url = url;
     XDR_TRY_ASSIGN(http::Response response, call(std::move(request), operation));
     ++summary.pages;
-    XDR_TRY_ASSIGN(IncidentPage page, parse_incident_page(response.body, m_options.dialect));
+    XDR_TRY_ASSIGN(IncidentPage page, parse_incident_page_in_place(response.body, m_options.dialect));
     const size_t received = page.incidents.size();
     if (!plan.client_side.empty()) {
       auto keep = std::remove_if(page.incidents.begin(), page.incidents.end(),
