@@ -3,7 +3,7 @@
 # injected faults (429 + Retry-After, 503, a dropped connection) ends equal, row for row, to a fault-free one;
 # an incremental run after churn asks for lastUpdateTime ge (watermark - overlap) and fetches only the changes;
 # Tailspin without consent gets its consent link (exit 3); a tenant gone from the directory, a corrupt and a
-# locked database file give clear errors while the other tenants are still synced.
+# locked database file give clear errors while the other tenants are still synced; --watch polls until Ctrl-C.
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/sync_support.bash"
 write_sync_scenario 60
@@ -110,7 +110,22 @@ kill "$LOCKER"; wait "$LOCKER" 2>/dev/null || true
 run_cli 0 sync --db "$A"
 api_equal "$A" "$FABRIKAM_ID"
 
-# 6. A corrupt database file: a clear error naming the file, nothing synced.
+# 6. --watch: polls again every interval (a change made between rounds is stored), Ctrl-C exits 130.
+emu_post /_emulator/tenants/$NORTHWIND_ID/churn '{"create":1}' >/dev/null
+"$XDRPARTNER" sync --db "$A" --watch 1s >"$TEST_DIR/watch.out" 2>"$TEST_DIR/watch.err" &
+WATCHER=$!
+for ((i = 0; i < 100; i++)); do grep -q "tenant(s) in" "$TEST_DIR/watch.out" && break; sleep 0.05; done
+emu_post /_emulator/tenants/$NORTHWIND_ID/churn '{"create":1}' >/dev/null
+for ((i = 0; i < 100; i++)); do (( $(grep -c "tenant(s) in" "$TEST_DIR/watch.out") >= 2 )) && break; sleep 0.05; done
+kill -INT "$WATCHER"
+status=0
+wait "$WATCHER" || status=$?
+[[ "$status" == 130 ]] || { cat "$TEST_DIR/watch.out" "$TEST_DIR/watch.err" >&2; fail "sync --watch exited $status after Ctrl-C, not 130"; }
+expect_contains "$(cat "$TEST_DIR/watch.out")" "watching 2 tenant(s) every 1 s"
+(( $(grep -c "tenant(s) in" "$TEST_DIR/watch.out") >= 2 )) || fail "sync --watch did not run a second round"
+[[ $(store_py count "$A" "$NORTHWIND_ID") == 29 ]] || fail "the incident created between rounds was not stored"
+
+# 7. A corrupt database file: a clear error naming the file, nothing synced.
 head -c 8192 /dev/urandom >"$TEST_DIR/corrupt.db"
 run_cli 1 sync --db "$TEST_DIR/corrupt.db"
 expect_contains "$ERR" "$TEST_DIR/corrupt.db"
