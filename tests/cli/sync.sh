@@ -92,7 +92,22 @@ api_equal "$A" "$NORTHWIND_ID"
 [[ $(store_py count "$A" "$NORTHWIND_ID") == 27 ]] || fail "Northwind was not synced next to the missing tenant"
 run_cli 0 tenants remove Contoso
 
-# 5. A locked database (another process holds a write transaction): a clear error after the busy timeout,
+# 5. --api graph: the same incidents through the Graph security API (pages of 50, $expand=alerts), kept under
+#    their own watermark; the next Graph run filters on lastUpdateDateTime.
+emu_post /_emulator/tenants/$FABRIKAM_ID/consents "{\"client_id\":\"$APP_ID\",\"resource\":\"graph\",\"roles\":[\"SecurityIncident.Read.All\"]}" >/dev/null
+emu_delete /_emulator/requests >/dev/null
+run_cli 0 sync --db "$A" --api graph --label env=prod
+expect_contains "$OUT" "63 incident(s)"
+expect_contains "$OUT" "in 2 page(s)"
+api_equal "$A" "$FABRIKAM_ID"
+run_cli 0 sync --db "$A" --api graph --label env=prod
+LOG=$(emu_get /_emulator/requests)
+grep -q '"$expand":"alerts"' <<<"$LOG" || fail "Graph incidents were listed without their alerts"
+grep -q '"$filter":"lastUpdateDateTime ge ' <<<"$LOG" || fail "the second Graph run was not incremental"
+/usr/bin/python3 -c "import sqlite3,sys; n=sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM sync_state WHERE tenant_id=? AND watermark IS NOT NULL\", (sys.argv[2],)).fetchone()[0]; sys.exit(0 if n == 2 else 1)" "$A" "$FABRIKAM_ID" ||
+  fail "Fabrikam has not one watermark per API"
+
+# 6. A locked database (another process holds a write transaction): a clear error after the busy timeout,
 #    nothing lost; once released the next run completes.
 rm -f "$TEST_DIR/locked"
 /usr/bin/python3 -c "
@@ -110,7 +125,7 @@ kill "$LOCKER"; wait "$LOCKER" 2>/dev/null || true
 run_cli 0 sync --db "$A"
 api_equal "$A" "$FABRIKAM_ID"
 
-# 6. --watch: polls again every interval (a change made between rounds is stored), Ctrl-C exits 130.
+# 7. --watch: polls again every interval (a change made between rounds is stored), Ctrl-C exits 130.
 emu_post /_emulator/tenants/$NORTHWIND_ID/churn '{"create":1}' >/dev/null
 "$XDRPARTNER" sync --db "$A" --watch 1s >"$TEST_DIR/watch.out" 2>"$TEST_DIR/watch.err" &
 WATCHER=$!
@@ -125,7 +140,7 @@ expect_contains "$(cat "$TEST_DIR/watch.out")" "watching 2 tenant(s) every 1 s"
 (( $(grep -c "tenant(s) in" "$TEST_DIR/watch.out") >= 2 )) || fail "sync --watch did not run a second round"
 [[ $(store_py count "$A" "$NORTHWIND_ID") == 29 ]] || fail "the incident created between rounds was not stored"
 
-# 7. A corrupt database file: a clear error naming the file, nothing synced.
+# 8. A corrupt database file: a clear error naming the file, nothing synced.
 head -c 8192 /dev/urandom >"$TEST_DIR/corrupt.db"
 run_cli 1 sync --db "$TEST_DIR/corrupt.db"
 expect_contains "$ERR" "$TEST_DIR/corrupt.db"
