@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include <xdr/store/sqlite_store.hpp>
+
+#include "raw_sqlite_upsert.hpp"
 
 namespace {
 
@@ -99,31 +99,6 @@ long peak_rss_mb() {
   return usage.ru_maxrss / 1024;
 }
 
-struct Table {
-  std::string name;
-  int columns = 0;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-};
-
-// Every row of `table` in `db` as text, in key order.
-Table read_table(sqlite3* db, const std::string& name) {
-  Table t;
-  t.name = name;
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, ("SELECT * FROM " + name + " ORDER BY rowid").c_str(), -1, &s, nullptr);
-  t.columns = sqlite3_column_count(s);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    std::vector<std::optional<std::string>> row;
-    for (int c = 0; c < t.columns; ++c) {
-      if (sqlite3_column_type(s, c) == SQLITE_NULL) row.emplace_back();
-      else row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, c)));
-    }
-    t.rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(s);
-  return t;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -163,56 +138,16 @@ int main(int argc, char** argv) {
   opened->reset();
 
   // 2. Raw SQLite: the same rows, read back untimed, into a fresh file with the same schema.
-  if (!store::SqliteStore::open(raw_path)) return 1;
-  sqlite3* source = nullptr;
-  sqlite3* raw = nullptr;
-  sqlite3_open(store_path.c_str(), &source);
-  sqlite3_open(raw_path.c_str(), &raw);
-  sqlite3_exec(raw, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF", nullptr,
-               nullptr, nullptr);
-  std::vector<Table> tables;
-  for (const char* name : {"tenants", "incidents", "alerts", "alert_devices", "alert_entities"})
-    tables.push_back(read_table(source, name));
-  sqlite3_close(source);
-  std::vector<sqlite3_stmt*> inserts;
-  for (const auto& t : tables) {
-    std::string sql = "INSERT OR REPLACE INTO " + t.name + " VALUES (";
-    for (int c = 0; c < t.columns; ++c) sql += c == 0 ? "?" : ", ?";
-    sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(raw, (sql + ")").c_str(), -1, &s, nullptr);
-    inserts.push_back(s);
+  auto raw = bench::raw_sqlite_upsert(store_path, raw_path, k_page);
+  if (!raw) {
+    std::fprintf(stderr, "cannot open %s or %s\n", store_path.c_str(), raw_path.c_str());
+    return 1;
   }
-  const size_t incidents = tables[1].rows.size();
-  const size_t pages = (incidents + k_page - 1) / k_page;
-  const auto raw_start = Clock::now();
-  for (size_t p = 0; p < pages; ++p) {
-    sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (size_t ti = 0; ti < tables.size(); ++ti) {
-      const auto& rows = tables[ti].rows;
-      // Each table's rows split evenly over the pages (every incident has the same children).
-      const size_t from = rows.size() * p / pages;
-      const size_t to = rows.size() * (p + 1) / pages;
-      for (size_t r = from; r < to; ++r) {
-        sqlite3_stmt* s = inserts[ti];
-        for (int c = 0; c < tables[ti].columns; ++c) {
-          const auto& v = rows[r][static_cast<size_t>(c)];
-          if (v) sqlite3_bind_text(s, c + 1, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
-          else sqlite3_bind_null(s, c + 1);
-        }
-        sqlite3_step(s);
-        sqlite3_reset(s);
-      }
-    }
-    sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr);
-  }
-  const double raw_seconds = std::chrono::duration<double>(Clock::now() - raw_start).count();
-  for (auto* s : inserts) sqlite3_finalize(s);
-  sqlite3_close(raw);
-
+  const size_t incidents = raw->incidents;
   const double store_rate = static_cast<double>(incidents) / store_seconds;
-  const double raw_rate = static_cast<double>(incidents) / raw_seconds;
+  const double raw_rate = raw->rate();
   std::printf("store upsert of %zu tenants x %zu incidents (%zu alerts, pages of %zu)\n", tenants, per_tenant,
-              tables[2].rows.size(), k_page);
+              raw->alerts, k_page);
   std::printf("%-34s %12s\n", "", "incidents/s");
   std::printf("%-34s %12.0f\n", "SqliteStore::upsert_incidents", store_rate);
   std::printf("%-34s %12.0f\n", "raw SQLite, same rows", raw_rate);

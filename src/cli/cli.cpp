@@ -23,7 +23,7 @@ constexpr const char* k_root_footer = R"(Examples:
   xdrpartner token get --tenant contoso.onmicrosoft.com --raw | xdrpartner token validate - --require-role Incident.Read.All
   xdrpartner doctor --tenant contoso.onmicrosoft.com
   xdrpartner tenants add fabrikam.onmicrosoft.com --label env=prod && xdrpartner tenants check
-  xdrpartner report
+  xdrpartner sync --db partner.db && xdrpartner report --db partner.db
   xdrpartner incidents list --tenant contoso.onmicrosoft.com --status Active --since 7d
   xdrpartner hunt --tenant contoso.onmicrosoft.com 'AlertInfo | summarize count() by Severity'
 
@@ -35,7 +35,7 @@ AZURE_CLIENT_CERTIFICATE_PASSWORD, AZURE_AUTHORITY_HOST, SSL_CERT_FILE, XDRPARTN
 XDR_API_BASE, XDR_GRAPH_BASE, COLUMNS.
 Precedence: command line, then environment, then the config file.
 Exit codes: 0 success, 1 a service or validation failure, 2 a usage or configuration error; over many tenants
-(tenants check): 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.)";
+(tenants check, sync): 3 some tenants failed (each tenant's line says why), 130 stopped by Ctrl-C.)";
 
 // A secret given as an argument is refused before anything is parsed, without echoing it.
 std::optional<std::string> refused_argument(const std::vector<std::string>& args) {
@@ -134,6 +134,7 @@ int run_parsed(const std::vector<std::string>& args, CliIo& io) {
   commands.push_back(add_report(root, ctx));
   commands.push_back(add_incidents(root, ctx));
   commands.push_back(add_hunt(root, ctx));
+  commands.push_back(add_sync(root, ctx));
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

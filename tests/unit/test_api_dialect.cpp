@@ -228,6 +228,23 @@ TEST(ApiDialect, GraphIncidentWithExpandedAlerts) {
   EXPECT_EQ(page->next_link, "https://graph.microsoft.com/v1.0/security/incidents?$skip=1");
 }
 
+TEST(ApiDialect, GraphAnalyzedMessageSenderIsAnEmailSenderObject) {
+  // Graph documents analyzedMessageEvidence.p1Sender as emailSender {displayName, domainName, emailAddress}.
+  const std::string body = R"({"value":[{"id":"5","alerts":[{"id":"fa1","evidence":[
+    {"@odata.type":"#microsoft.graph.security.analyzedMessageEvidence","subject":"Invoice",
+     "p1Sender":{"displayName":"Billing","domainName":"contoso.example","emailAddress":"billing@contoso.example"}},
+    {"@odata.type":"#microsoft.graph.security.analyzedMessageEvidence","p1Sender":"old@contoso.example"},
+    {"@odata.type":"#microsoft.graph.security.analyzedMessageEvidence","p1Sender":null}]}]}]})";
+  auto page = parse_incident_page(body, Dialect::graph);
+  ASSERT_TRUE(page) << page.error().message;
+  const auto& entities = page->incidents.at(0).alerts.at(0).entities;
+  ASSERT_EQ(entities.size(), 3u);
+  EXPECT_EQ(entities[0].sender, "billing@contoso.example");
+  EXPECT_EQ(entities[0].subject, "Invoice");
+  EXPECT_EQ(entities[1].sender, "old@contoso.example");
+  EXPECT_FALSE(entities[2].sender);
+}
+
 TEST(ApiDialect, UnknownFieldsIgnoredAndUnknownEnumsAreFutureValues) {
   const std::string body = R"({"@odata.context":"x","extra":{"deep":[1,2,{"a":null}]},"value":[
     {"incidentId":7,"novelField":[{"x":1}],"status":"Snoozed","severity":"Critical","classification":"Maybe",

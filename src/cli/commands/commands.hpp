@@ -31,6 +31,9 @@ void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands);
 Command add_report(CLI::App& root, Context& ctx);
 // `incidents list|get ID|update ID ...` (Defender XDR or Graph security API)
 Command add_incidents(CLI::App& root, Context& ctx);
+// `sync [--api legacy|graph] [--watch INTERVAL] [--overlap DURATION] [--concurrency N]`: every enabled tenant's
+// incidents into the store, incrementally.
+Command add_sync(CLI::App& root, Context& ctx);
 // `hunt [QUERY | -f FILE] [--timespan P7D] [--split-by-time] [--api legacy|mde|graph]`
 Command add_hunt(CLI::App& root, Context& ctx);
 

@@ -525,6 +525,22 @@ bool read_user_account(Reader& r, od::value v, Entity& e) {
   });
 }
 
+// analyzedMessageEvidence.p1Sender is an emailSender object {displayName, domainName, emailAddress}; its
+// address is kept. A plain string or null is accepted as well.
+constexpr std::string_view k_sender_names[] = {"emailAddress"};
+constexpr auto k_sender_keys = keys(k_sender_names);
+
+bool read_email_sender(Reader& r, od::value v, Entity& e) {
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t != od::json_type::object) return read_opt_string(r, v, e.sender);
+  size_t hint = 0;
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+    if (k_sender_keys.match(key, hint) < 0) return true;
+    return field(r, k_sender_names[0], [&] { return read_opt_string(r, value, e.sender); });
+  });
+}
+
 constexpr std::string_view k_evidence_names[] = {
     "@odata.type",      "mdeDeviceId",       "azureAdDeviceId",  "deviceDnsName",     "osPlatform",
     "osBuild",          "version",           "healthStatus",     "riskScore",         "rbacGroupId",
@@ -589,7 +605,7 @@ bool read_evidence(Reader& r, od::value v, Alert& alert) {
       case 30: return read_opt_string(r, value, e.ip_address);
       case 31: return read_opt_string(r, value, e.recipient);
       case 32: return read_opt_string(r, value, e.subject);
-      case 33: return read_opt_string(r, value, e.sender);
+      case 33: return read_email_sender(r, value, e);
       case 34: return read_opt_string(r, value, e.mailbox_address);
       case 35: return read_opt_string(r, value, e.mailbox_display_name);
       default: return read_opt_string(r, value, e.security_group_id);

@@ -180,6 +180,9 @@ Result<ListSummary> IncidentsClient::list(const ListOptions& options, const Page
       summary.stopped = more_pages;
       return summary;
     }
+    // $skip counts every page, followed links included: a service that stops sending @odata.nextLink on a
+    // full page is asked past everything already received, never for a page it already served.
+    skip += received;
     if (page.next_link) {
       if (detail::origin_of(*page.next_link) != origin)
         return fail(ErrorKind::invalid_response,
@@ -189,7 +192,6 @@ Result<ListSummary> IncidentsClient::list(const ListOptions& options, const Page
       continue;
     }
     if (received == 0 || received < static_cast<size_t>(requested_top)) return summary;
-    skip += received;
     url = first + "&$skip=" + std::to_string(skip);
   }
 }
