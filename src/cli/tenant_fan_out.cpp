@@ -49,7 +49,7 @@ void add_fleet_flags(CLI::App& app, FleetFlags& flags) {
       ->expected(1)
       ->allow_extra_args(false)
       ->group(g);
-  app.add_option("--concurrency", flags.concurrency, "Tenants at once with --all-tenants (default: 2 x CPUs, within 8..16)")
+  app.add_option("--concurrency", flags.concurrency, "How many tenants run at once (default: 2 x CPUs, within 8..16)")
       ->check(CLI::Range(1, 1024))
       ->group(g);
 }
