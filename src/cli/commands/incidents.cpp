@@ -2,9 +2,12 @@
 // (default) or the Graph security API.
 
 #include <memory>
+#include <mutex>
+#include <set>
 
 #include <cli/api_support.hpp>
 #include <cli/commands/commands.hpp>
+#include <cli/tenant_fan_out.hpp>
 #include <xdr/api/incidents_client.hpp>
 #include <xdr/api/model_json.hpp>
 #include <xdr/util/strings.hpp>
@@ -140,7 +143,92 @@ struct ListFlags {
   std::string assigned_to;
   int top = 0;
   int page_size = 100;
+  FleetFlags fleet;
 };
+
+// The incidents of every selected registry tenant, each carrying its tenant's id and name.
+int run_list_fleet(Context& ctx, const ListFlags& f, const api::ListOptions& options) {
+  auto tenants = select_tenants(ctx, f.fleet);
+  if (!tenants) return ctx.report(tenants.error());
+  if (tenants->empty()) {
+    ctx.io().err << "no enabled registry tenant matches in " << ctx.db_path()
+                 << "\n  add one with: xdrpartner tenants add TENANT-ID-or-DOMAIN\n";
+    return k_exit_ok;
+  }
+  fleet::CancelToken never;
+  const fleet::CancelToken& cancel = ctx.io().cancel ? *ctx.io().cancel : never;
+  const api::Dialect dialect = dialect_of(f.api);
+  auto fleet_api = FleetApi::create(ctx, f.api, dialect, api::QuotaApi::incidents,
+                                    dialect == api::Dialect::graph ? "graph" : "xdr", cancel);
+  if (!fleet_api) return report_api_error(ctx, fleet_api.error());
+  FleetApi& fa = **fleet_api;
+
+  auto& out = ctx.io().out;
+  const OutputFormat format = output_format(ctx);
+  FleetRowWriter writer(out, format);
+  FleetRowWriter::Columns columns;
+  if (format == OutputFormat::table) {
+    columns.emplace_back("TENANT", "");
+    for (const auto& c : k_columns) columns.emplace_back(c, "");
+  } else {
+    for (const auto& c : k_csv_columns) {
+      columns.emplace_back(c, "");
+      if (c == "tenant_id") columns.emplace_back("tenant_name", "");
+    }
+  }
+  writer.accept_columns(columns); // the same for every tenant: the CSV header goes out now
+  std::mutex notes_mutex;
+  std::set<std::string> notes;
+  auto operation = fa.operation([&](const fleet::TenantRef& tenant, fleet::TenantScope& scope,
+                                    TenantApi& t) -> Result<fleet::Outcome> {
+    api::IncidentsClient client(t.setup.transport, t.setup.tokens, t.setup.options);
+    auto summary = client.list(options, [&](std::vector<api::Incident>& page) {
+      for (auto& i : page) {
+        if (i.tenant_id.empty()) i.tenant_id = tenant.tenant_id;
+        std::vector<std::string> cells;
+        if (format == OutputFormat::table) {
+          cells = table_row(i);
+          cells.insert(cells.begin(), tenant.name.empty() ? tenant.tenant_id : tenant.name);
+        } else {
+          cells = csv_row(i);
+          cells.insert(cells.begin() + 2, tenant.name);
+        }
+        OrderedJson object = api::to_json(i);
+        object["tenantId"] = tenant.tenant_id;
+        object["tenantName"] = tenant.name;
+        writer.write(tenant.tenant_id, std::move(cells), std::move(object));
+      }
+      scope.add_rows(static_cast<int64_t>(page.size()));
+      return !scope.cancel().cancelled();
+    });
+    if (!summary) return tl::unexpected(summary.error());
+    {
+      std::lock_guard lock(notes_mutex);
+      notes.insert(summary->client_side_filters.begin(), summary->client_side_filters.end());
+    }
+    fleet::Outcome outcome;
+    outcome.detail = std::to_string(summary->pages) + " page(s)";
+    if (summary->stopped) outcome.detail += scope.cancel().cancelled() ? "; stopped by Ctrl-C" : "; more exist, raise --top";
+    return outcome;
+  });
+  auto print_results = [&] {
+    if (format != OutputFormat::table) return;
+    const auto rows = writer.table_rows();
+    print_table(out, writer.column_names(), rows, terminal_width(ctx.io().env));
+    out << rows.size() << " incident(s) from " << tenants->size() << " tenant(s) via the "
+        << (dialect == api::Dialect::legacy ? "Defender XDR API" : "Graph security API") << "\n";
+  };
+  auto print_json = [&](OrderedJson envelopes, OrderedJson summary) {
+    OrderedJson doc = OrderedJson::object();
+    doc["incidents"] = writer.json_rows();
+    doc["tenants"] = std::move(envelopes);
+    doc["summary"] = std::move(summary);
+    out << doc.dump(2) << "\n";
+  };
+  const int code = run_fleet(ctx, f.fleet, fa, *tenants, operation, format, print_results, print_json);
+  for (const auto& note : notes) ctx.io().err << "note: " << note << "\n";
+  return code;
+}
 
 int run_list(Context& ctx, const ListFlags& f) {
   const api::Dialect dialect = dialect_of(f.api);
@@ -162,6 +250,7 @@ int run_list(Context& ctx, const ListFlags& f) {
   if (f.page_size < 1 || f.page_size > 100) return ctx.usage("--page-size must be between 1 and 100 (the API's maximum)");
   options.page_size = f.page_size;
   options.expand_alerts = true;
+  if (f.fleet.active()) return run_list_fleet(ctx, f, options);
 
   auto setup = api_setup(ctx, f.api, dialect, "incidents list");
   if (!setup) return report_api_error(ctx, setup.error());
@@ -285,8 +374,12 @@ Command add_incidents(CLI::App& root, Context& ctx) {
   list->add_option("--assigned-to", lf->assigned_to, "Assigned to this user (UPN)");
   list->add_option("--top", lf->top, "At most N incidents");
   list->add_option("--page-size", lf->page_size, "Incidents per request, 1..100 (default 100)");
+  add_fleet_flags(*list, lf->fleet);
   list->footer("Output: table (fits the terminal), json (an array), ndjson (one incident per line), csv (RFC 4180).\n"
-               "Filters the API cannot do are applied here and named on standard error.\n" +
+               "Filters the API cannot do are applied here and named on standard error.\n"
+               "Across tenants (--all-tenants, --tenants-label K=V): every incident carries its tenant's id and name,\n"
+               "--top applies per tenant, and a per-tenant summary follows (on standard error for ndjson and csv).\n"
+               "Exit code 3: some tenants failed (each summary line says why); 130: stopped by Ctrl-C.\n" +
                std::string(k_exit_codes_help));
 
   auto gf = std::make_shared<GetFlags>();
