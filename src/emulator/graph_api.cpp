@@ -1,6 +1,7 @@
 // Graph security (graph.microsoft.com/v1.0/security/...): incidents, alerts_v2 and runHuntingQuery over the
 // same per-tenant data as the legacy Defender XDR API, in Graph's camelCase dialect, errors and permissions.
 
+#include <limits>
 #include <algorithm>
 #include <set>
 
@@ -651,7 +652,7 @@ void handle_alerts(Emulator::Impl& im, const httplib::Request& req, httplib::Res
 // ---- runHuntingQuery ----
 
 // The catalog with every table's rows limited to Timestamp >= `from` (tables without Timestamp unchanged).
-std::shared_ptr<const kql::Catalog> windowed(const kql::Catalog& catalog, int64_t from) {
+std::shared_ptr<const kql::Catalog> windowed(const kql::Catalog& catalog, int64_t from, int64_t to) {
   auto out = std::make_shared<kql::Catalog>();
   for (const auto& name : catalog.names()) {
     auto table = catalog.find(name);
@@ -663,7 +664,7 @@ std::shared_ptr<const kql::Catalog> windowed(const kql::Catalog& catalog, int64_
     auto rows = std::make_shared<std::vector<size_t>>();
     for (size_t r = 0; r < table->row_count; ++r) {
       const kql::Value& v = table->at(r, static_cast<size_t>(ts));
-      if (v.is_datetime() && v.as_datetime().ticks >= from) rows->push_back(table->selection ? (*table->selection)[r] : r);
+      if (v.is_datetime() && v.as_datetime().ticks >= from && v.as_datetime().ticks < to) rows->push_back(table->selection ? (*table->selection)[r] : r);
     }
     kql::Table t;
     t.schema = table->schema;
@@ -684,19 +685,34 @@ void handle_run_hunting(Emulator::Impl& im, const httplib::Request& req, httplib
   std::string query = string_member(body, "Query");
   if (query.empty())
     return send_graph_error(im, req, res, 400, "BadRequest", "Missing query: send {\"Query\": \"<KQL>\"}.");
-  std::chrono::seconds span = std::chrono::hours(24 * 30);
+  // Timespan: an ISO 8601 duration back from now ("P7D"), or an interval "start/end" of two RFC 3339 times
+  // (the documented format is not confirmed, so both are accepted).
+  util::TimePoint now = im.now();
+  int64_t from = ticks_of(now) - int64_t{24 * 30 * 3600} * kql::k_ticks_per_second;
+  int64_t to = std::numeric_limits<int64_t>::max();
   if (body.contains("Timespan") && !body["Timespan"].is_null()) {
     std::string text = string_member(body, "Timespan");
-    auto d = util::parse_iso_duration(text);
-    if (!d || d->count() <= 0)
+    size_t slash = text.find('/');
+    bool ok = false;
+    if (slash != std::string::npos) {
+      auto a = util::parse_rfc3339(std::string_view(text).substr(0, slash));
+      auto b = util::parse_rfc3339(std::string_view(text).substr(slash + 1));
+      if (a && b && *a < *b) {
+        from = ticks_of(*a);
+        to = ticks_of(*b);
+        ok = true;
+      }
+    } else if (auto d = util::parse_iso_duration(text); d && d->count() > 0) {
+      from = ticks_of(now) - d->count() * kql::k_ticks_per_second;
+      ok = true;
+    }
+    if (!ok)
       return send_graph_error(im, req, res, 400, "BadRequest",
                               "Invalid Timespan '" + (text.empty() ? body["Timespan"].dump() : text) +
-                                  "': give an ISO 8601 duration such as P7D or PT12H.");
-    span = *d;
+                                  "': give an ISO 8601 duration such as P7D or PT12H, or an interval START/END.");
   }
   auto data = tenant_data(im, caller->tid);
-  util::TimePoint now = im.now();
-  auto catalog = windowed(*data->catalog(), ticks_of(now) - span.count() * kql::k_ticks_per_second);
+  auto catalog = windowed(*data->catalog(), from, to);
   kql::QueryOptions o;
   o.now = now;
   o.deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);

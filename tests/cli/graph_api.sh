@@ -46,7 +46,7 @@ expect_contains "$OUT" '"determination": "phishing"'
 expect_contains "$OUT" '"assignedTo": "soc@fabrikam.onmicrosoft.com"'
 expect_contains "$OUT" '"comment": "via Graph"'
 run_cli 0 --output json incidents get "$ID" --tenant "$T" --api graph
-expect_contains "$OUT" '"customTags"'
+expect_contains "$OUT" '"tags": ['
 expect_contains "$OUT" '"graph"'
 
 # Hunting through Graph: the same rows as the legacy API; split by Graph's Timespan gives the same rows.
