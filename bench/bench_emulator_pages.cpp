@@ -38,9 +38,7 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) o.emulator = (self.parent_path().parent_path() / "src" / "emulator" / "xdr-emulator").string();
+  o.emulator = xdr::bench::default_emulator_path();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {

@@ -171,18 +171,9 @@ PhaseResult run_phase(const EmulatorProcess& emu, int clients, double seconds, c
   return r;
 }
 
-std::vector<int> parse_list(const std::string& text) {
-  std::vector<int> out;
-  for (auto part : xdr::util::split(text, ','))
-    if (!part.empty()) out.push_back(std::stoi(std::string(part)));
-  return out;
-}
-
 Options parse_options(int argc, char** argv) {
   Options o;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) o.emulator = (self.parent_path().parent_path() / "src" / "emulator" / "xdr-emulator").string();
+  o.emulator = xdr::bench::default_emulator_path();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -192,7 +183,7 @@ Options parse_options(int argc, char** argv) {
     if (a == "--emulator") o.emulator = value();
     else if (a == "--tenants") o.tenants = std::stoi(value());
     else if (a == "--seconds") o.seconds = std::stod(value());
-    else if (a == "--clients") o.clients = parse_list(value());
+    else if (a == "--clients") o.clients = xdr::bench::parse_list(value());
     else throw std::runtime_error("unknown option " + a + "; use --emulator, --tenants, --seconds, --clients");
   }
   if (o.tenants < 1 || o.seconds <= 0 || o.clients.empty()) throw std::runtime_error("bad --tenants, --seconds or --clients");

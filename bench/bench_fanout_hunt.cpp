@@ -42,18 +42,9 @@ struct Options {
   int latency_ms = 100;
 };
 
-std::vector<int> parse_list(const std::string& text) {
-  std::vector<int> out;
-  for (auto part : xdr::util::split(text, ','))
-    if (!part.empty()) out.push_back(std::stoi(std::string(part)));
-  return out;
-}
-
 Options parse_options(int argc, char** argv) {
   Options o;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) o.emulator = (self.parent_path().parent_path() / "src" / "emulator" / "xdr-emulator").string();
+  o.emulator = xdr::bench::default_emulator_path();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -62,7 +53,7 @@ Options parse_options(int argc, char** argv) {
     };
     if (a == "--emulator") o.emulator = value();
     else if (a == "--tenants") o.tenants = std::stoi(value());
-    else if (a == "--concurrency") o.concurrency = parse_list(value());
+    else if (a == "--concurrency") o.concurrency = xdr::bench::parse_list(value());
     else if (a == "--latency-ms") o.latency_ms = std::stoi(value());
     else throw std::runtime_error("unknown option " + a + "; use --emulator, --tenants, --concurrency, --latency-ms");
   }

@@ -44,9 +44,7 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  std::error_code ec;
-  const auto self = fs::canonical("/proc/self/exe", ec);
-  if (!ec) o.emulator = (self.parent_path().parent_path() / "src" / "emulator" / "xdr-emulator").string();
+  o.emulator = xdr::bench::default_emulator_path();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {

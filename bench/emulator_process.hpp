@@ -22,6 +22,7 @@
 
 #include <xdr/crypto/crypto.hpp>
 #include <xdr/util/json.hpp>
+#include <xdr/util/strings.hpp>
 
 extern char** environ;
 
@@ -157,6 +158,21 @@ inline std::string write_scenario(const fs::path& dir, int tenants, const std::s
   fs::path path = dir / "scenario.json";
   std::ofstream(path) << scenario.dump();
   return path.string();
+}
+
+// "8,32,128" -> {8, 32, 128}: the comma-separated lists of benchmark options.
+inline std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  for (auto part : util::split(text, ','))
+    if (!part.empty()) out.push_back(std::stoi(std::string(part)));
+  return out;
+}
+
+// The xdr-emulator built beside this benchmark (<build>/src/emulator/xdr-emulator); empty if unknown.
+inline std::string default_emulator_path() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : (self.parent_path().parent_path() / "src" / "emulator" / "xdr-emulator").string();
 }
 
 } // namespace xdr::bench
