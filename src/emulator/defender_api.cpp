@@ -285,7 +285,7 @@ void handle_advanced_queries(Emulator::Impl& im, const httplib::Request& req, ht
 } // namespace
 
 void Emulator::Impl::install_defender_routes() {
-  defender = std::make_shared<DefenderState>();
+  defender = std::make_shared<DefenderState>(options.render_cache_mb << 20);
   server->Get("/api/incidents", [this](const httplib::Request& req, httplib::Response& res) { handle_list(*this, req, res); });
   server->Get("/api/incidents/([^/]+)",
               [this](const httplib::Request& req, httplib::Response& res) { handle_get(*this, req, res); });

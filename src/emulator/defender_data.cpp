@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include <emulator/kql/value.hpp>
+#include <emulator/odata_filter.hpp>
 #include <xdr/util/base64.hpp>
 #include <xdr/util/random.hpp>
 #include <xdr/util/strings.hpp>
@@ -158,8 +159,6 @@ constexpr const char* k_incident_names[] = {
     "Email messages containing malicious URL removed after delivery", "Impossible travel activity involving one user",
     "Credential theft activity on one endpoint", "Mass download by a single user", "Phishing campaign reported by users"};
 
-bool is_datetime_field(std::string_view f) { return f == "lastUpdateTime" || f == "createdTime"; }
-
 } // namespace
 
 int64_t ticks_of(util::TimePoint tp) {
@@ -182,8 +181,13 @@ const std::vector<std::string>& entity_keys() {
 
 // ---- generation ----
 
-TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now)
-    : m_seed(seed), m_profile(std::move(profile)), m_now(now) {
+TenantData::~TenantData() {
+  std::lock_guard guard(m_text_mutex);
+  for (size_t i = 0; i < m_text.size(); ++i) drop_text(i);
+}
+
+TenantData::TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now, std::shared_ptr<RenderBudget> budget)
+    : m_seed(seed), m_profile(std::move(profile)), m_now(now), m_budget(std::move(budget)) {
   static constexpr const char* tp_det[] = {"MultiStagedAttack", "MaliciousUserActivity", "CompromisedUser", "Malware",
                                            "Phishing", "UnwantedSoftware", "Other"};
   static constexpr const char* iea_det[] = {"SecurityTesting", "LineOfBusinessApplication", "ConfirmedUserActivity",
@@ -257,7 +261,7 @@ int64_t TenantData::create_incident(util::DeterministicRng& rng, int64_t at) {
 void TenantData::bump(size_t index, int64_t at) {
   {
     std::lock_guard guard(m_text_mutex);
-    if (index < m_text.size()) m_text[index].reset();
+    drop_text(index);
   }
   Incident& inc = incidents[index];
   inc.last_update = std::max(at, inc.last_update + 1);
@@ -334,14 +338,21 @@ std::shared_ptr<const std::string> TenantData::rendered_text(size_t index) const
       render(incidents[index]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   std::lock_guard guard(m_text_mutex);
   if (m_text.size() < incidents.size()) m_text.resize(incidents.size());
-  m_text[index] = text;
+  if (m_text[index]) return m_text[index]; // another thread rendered it meanwhile
+  if (!m_budget || m_budget->take(text->size())) m_text[index] = text;
   return text;
+}
+
+void TenantData::drop_text(size_t index) const {
+  if (index >= m_text.size() || !m_text[index]) return;
+  if (m_budget) m_budget->give_back(m_text[index]->size());
+  m_text[index].reset();
 }
 
 void TenantData::touch(size_t index) {
   {
     std::lock_guard guard(m_text_mutex);
-    if (index < m_text.size()) m_text[index].reset();
+    drop_text(index);
   }
   std::erase(order, index);
   const Incident& x = incidents[index];
@@ -831,156 +842,33 @@ std::shared_ptr<const kql::Catalog> TenantData::build_catalog() const {
 std::shared_ptr<TenantData> DefenderDataStore::get(uint64_t seed, const TenantProfile& profile, util::TimePoint now) {
   std::lock_guard lock(m_mutex);
   auto& slot = m_tenants[profile.tenant_id];
-  if (!slot) slot = std::make_shared<TenantData>(seed, profile, now);
+  if (!slot) slot = std::make_shared<TenantData>(seed, profile, now, m_budget);
   return slot;
 }
 
 // ---- $filter ----
 
-namespace {
-
-struct FilterParser {
-  std::string_view text;
-  size_t pos = 0;
-
-  void skip_ws() {
-    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
-  }
-  Error problem(const std::string& what) const {
-    return Error{ErrorKind::invalid_request,
-                 "Invalid OData URI query: $filter " + what + " at position " + std::to_string(pos) + "."};
-  }
-  // A bare word: letters, digits and the characters of a datetime literal.
-  std::string word() {
-    skip_ws();
-    size_t start = pos;
-    while (pos < text.size() && (std::isalnum(static_cast<unsigned char>(text[pos])) || text[pos] == '-' ||
-                                 text[pos] == ':' || text[pos] == '.' || text[pos] == '+' || text[pos] == '_'))
-      ++pos;
-    return std::string(text.substr(start, pos - start));
-  }
-  bool peek_keyword(std::string_view kw) {
-    skip_ws();
-    size_t save = pos;
-    std::string w = word();
-    pos = save;
-    return util::iequals(w, kw);
-  }
-
-  Result<IncidentPredicate> parse_or() {
-    XDR_TRY_ASSIGN(auto left, parse_and());
-    while (peek_keyword("or")) {
-      word();
-      XDR_TRY_ASSIGN(auto right, parse_and());
-      left = [l = std::move(left), r = std::move(right)](const Incident& i) { return l(i) || r(i); };
-    }
-    return left;
-  }
-  Result<IncidentPredicate> parse_and() {
-    XDR_TRY_ASSIGN(auto left, parse_primary());
-    while (peek_keyword("and")) {
-      word();
-      XDR_TRY_ASSIGN(auto right, parse_primary());
-      left = [l = std::move(left), r = std::move(right)](const Incident& i) { return l(i) && r(i); };
-    }
-    return left;
-  }
-  Result<IncidentPredicate> parse_primary() {
-    skip_ws();
-    if (pos < text.size() && text[pos] == '(') {
-      ++pos;
-      XDR_TRY_ASSIGN(auto inner, parse_or());
-      skip_ws();
-      if (pos >= text.size() || text[pos] != ')') return tl::unexpected(problem("is missing a closing ')'"));
-      ++pos;
-      return inner;
-    }
-    if (pos >= text.size()) return tl::unexpected(problem("ends where a comparison was expected"));
-    std::string field = word();
-    if (field.empty()) return tl::unexpected(problem("has an unexpected character '" + std::string(1, text[pos]) + "'"));
-    if (field != "lastUpdateTime" && field != "createdTime" && field != "status" && field != "assignedTo")
-      return tl::unexpected(problem("uses the property '" + field +
-                                    "', which cannot be filtered (filterable: lastUpdateTime, createdTime, status, "
-                                    "assignedTo)"));
-    std::string op = word();
-    static constexpr std::string_view ops[] = {"eq", "ne", "gt", "ge", "lt", "le"};
-    if (std::find(std::begin(ops), std::end(ops), op) == std::end(ops))
-      return tl::unexpected(problem("has '" + op + "' where an operator (eq, ne, gt, ge, lt, le) was expected after '" +
-                                    field + "'"));
-    auto cmp_ok = [op](int c) {
-      return op == "eq" ? c == 0 : op == "ne" ? c != 0 : op == "gt" ? c > 0 : op == "ge" ? c >= 0 : op == "lt" ? c < 0 : c <= 0;
-    };
-    skip_ws();
-    if (is_datetime_field(field)) {
-      std::string lit = word();
-      auto parsed = util::parse_rfc3339(lit);
-      if (lit.empty() || !parsed || lit.find('T') == std::string::npos)
-        return tl::unexpected(problem("compares '" + field + "' with '" + lit +
-                                      "', which is not a datetime literal (write e.g. 2021-04-01T00:00:00Z, unquoted)"));
-      int64_t t = ticks_of(*parsed);
-      bool created = field == "createdTime";
-      return IncidentPredicate([created, t, cmp_ok](const Incident& i) {
-        int64_t v = created ? i.created : i.last_update;
-        return cmp_ok(v < t ? -1 : v > t ? 1 : 0);
-      });
-    }
-    std::optional<std::string> value;
-    if (pos < text.size() && text[pos] == '\'') {
-      std::string s;
-      ++pos;
-      bool closed = false;
-      while (pos < text.size()) {
-        if (text[pos] == '\'') {
-          if (pos + 1 < text.size() && text[pos + 1] == '\'') {
-            s += '\'';
-            pos += 2;
-            continue;
-          }
-          ++pos;
-          closed = true;
-          break;
-        }
-        s += text[pos++];
-      }
-      if (!closed) return tl::unexpected(problem("has an unterminated string literal"));
-      value = s;
-    } else {
-      std::string lit = word();
-      if (lit != "null")
-        return tl::unexpected(problem("compares '" + field + "' with '" + lit + "', which is not a quoted string"));
-    }
-    bool status = field == "status";
-    if (status) {
-      static constexpr std::string_view statuses[] = {"Active", "InProgress", "Resolved", "Redirected"};
-      bool known = false;
-      for (auto s : statuses) known = known || (value && util::iequals(*value, s));
-      if (!known)
-        return tl::unexpected(problem("compares 'status' with '" + value.value_or("null") +
-                                      "', which is not one of Active, InProgress, Resolved, Redirected"));
-    }
-    return IncidentPredicate([status, value, cmp_ok, op](const Incident& i) {
-      std::optional<std::string> v = status ? std::optional<std::string>(i.status) : i.assigned_to;
-      if (!v || !value) {
-        bool same = v.has_value() == value.has_value();
-        return op == "eq" ? same : op == "ne" ? !same : false;
-      }
-      int c = util::to_lower(*v).compare(util::to_lower(*value));
-      return cmp_ok(c < 0 ? -1 : c > 0 ? 1 : 0);
-    });
-  }
-};
-
-} // namespace
-
 Result<IncidentPredicate> parse_incident_filter(std::string_view text) {
-  FilterParser p{text};
-  p.skip_ws();
-  if (p.pos >= text.size()) return tl::unexpected(p.problem("is empty"));
-  XDR_TRY_ASSIGN(auto pred, p.parse_or());
-  p.skip_ws();
-  if (p.pos != text.size())
-    return tl::unexpected(p.problem("has unexpected text '" + std::string(text.substr(p.pos)) + "'"));
-  return pred;
+  static const std::vector<ODataField> fields = {
+      {"lastUpdateTime", ODataKind::datetime, {}},
+      {"createdTime", ODataKind::datetime, {}},
+      {"status", ODataKind::enumeration, {"Active", "InProgress", "Resolved", "Redirected"}},
+      {"assignedTo", ODataKind::string, {}},
+  };
+  XDR_TRY_ASSIGN(auto filter, parse_odata_filter(text, fields, ODataSyntax::defender()));
+  return IncidentPredicate([filter = std::move(filter)](const Incident& i) {
+    return filter.matches([&i](size_t field) -> ODataOperand {
+      switch (field) {
+        case 0: return {std::nullopt, i.last_update};
+        case 1: return {std::nullopt, i.created};
+        case 2: {
+          const auto& members = fields[2].members;
+          return {std::nullopt, std::find(members.begin(), members.end(), i.status) - members.begin()};
+        }
+        default: return {i.assigned_to, 0};
+      }
+    });
+  });
 }
 
 } // namespace xdr::emulator

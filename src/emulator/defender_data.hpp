@@ -3,6 +3,7 @@
 // /api/incidents API and advanced-hunting tables consistent with them, generated from (seed, tenant id).
 // Also the $filter language of GET /api/incidents.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -68,11 +69,40 @@ struct AlertFacts {
 // The documented entity keys (every entity carries all of them, unused ones null).
 const std::vector<std::string>& entity_keys();
 
+// A byte budget for cached rendered incident texts, shared by all tenants of one emulator, so that serving a
+// million incidents (1,000 tenants x 1,000) does not keep ~10 KB of JSON per incident in memory. Past the
+// limit, texts are rendered per request and not kept.
+class RenderBudget {
+public:
+  explicit RenderBudget(size_t limit_bytes) : m_limit(limit_bytes) {}
+  // Reserves `n` bytes; false (nothing reserved) when that would pass the limit.
+  bool take(size_t n) {
+    size_t used = m_used.load(std::memory_order_relaxed);
+    do {
+      if (used + n > m_limit) return false;
+    } while (!m_used.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+  void give_back(size_t n) { m_used.fetch_sub(n, std::memory_order_relaxed); }
+  size_t used() const { return m_used.load(std::memory_order_relaxed); }
+  size_t limit() const { return m_limit; }
+
+private:
+  size_t m_limit;
+  std::atomic<size_t> m_used{0};
+};
+
+inline constexpr size_t k_default_render_cache_bytes = size_t{512} << 20;
+
 // A tenant's data: incidents (guarded by `mutex`) and the hunting catalog (immutable once built).
 class TenantData {
 public:
-  // Generates the incidents; times lie within the 30 days before `now`.
-  TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now);
+  // Generates the incidents; times lie within the 30 days before `now`. Rendered texts are cached within
+  // `budget` (null: without limit).
+  TenantData(uint64_t seed, TenantProfile profile, util::TimePoint now, std::shared_ptr<RenderBudget> budget = nullptr);
+  ~TenantData();
+  TenantData(const TenantData&) = delete;
+  TenantData& operator=(const TenantData&) = delete;
 
   mutable std::shared_mutex mutex;
   std::vector<Incident> incidents;           // generation order
@@ -82,8 +112,8 @@ public:
 
   // The incident as the API renders it (alerts included).
   OrderedJson render(const Incident& incident) const;
-  // render(incidents[index]) serialized, cached until the incident changes (touch, churn). Caller holds
-  // at least the shared lock.
+  // render(incidents[index]) serialized, cached until the incident changes (touch, churn) while the render
+  // budget allows. Caller holds at least the shared lock.
   std::shared_ptr<const std::string> rendered_text(size_t index) const;
   // The alerts of an incident, as rendered inside it.
   OrderedJson render_alerts(const Incident& incident) const;
@@ -114,10 +144,13 @@ private:
   void bump(size_t index, int64_t at);
   // Re-sorts `order` completely. Caller holds the write lock.
   void sort_order();
+  // Drops the cached text of `index` and returns its bytes to the budget. Caller holds m_text_mutex.
+  void drop_text(size_t index) const;
 
   uint64_t m_seed;
   TenantProfile m_profile;
   util::TimePoint m_now;
+  std::shared_ptr<RenderBudget> m_budget;
   mutable std::mutex m_text_mutex;
   mutable std::vector<std::shared_ptr<const std::string>> m_text; // by incident index; null: not rendered
   mutable std::mutex m_catalog_mutex;
@@ -130,9 +163,13 @@ private:
 // Tenant id -> data, generated on first use (thread-safe).
 class DefenderDataStore {
 public:
+  explicit DefenderDataStore(size_t render_cache_bytes = k_default_render_cache_bytes)
+      : m_budget(std::make_shared<RenderBudget>(render_cache_bytes)) {}
   std::shared_ptr<TenantData> get(uint64_t seed, const TenantProfile& profile, util::TimePoint now);
+  const RenderBudget& render_budget() const { return *m_budget; }
 
 private:
+  std::shared_ptr<RenderBudget> m_budget;
   std::mutex m_mutex;
   std::map<std::string, std::shared_ptr<TenantData>> m_tenants;
 };
@@ -140,8 +177,10 @@ private:
 // A parsed $filter: true when the incident matches.
 using IncidentPredicate = std::function<bool(const Incident&)>;
 
-// Parses GET /api/incidents' $filter: fields lastUpdateTime, createdTime, status, assignedTo; operators
-// eq ne gt ge lt le; and, or, parentheses; unquoted datetimes, quoted strings, null. Errors name the problem.
+// Parses GET /api/incidents' $filter with the shared OData parser (odata_filter.hpp) in the Defender syntax:
+// fields lastUpdateTime, createdTime, status (ordered Active < InProgress < Resolved < Redirected), assignedTo;
+// operators eq ne gt ge lt le; and, or, parentheses; unquoted datetimes, quoted strings, null. Errors name the
+// problem and its position.
 Result<IncidentPredicate> parse_incident_filter(std::string_view text);
 
 // Ticks <-> the API's "2020-09-06T14:46:57.0733333Z".

@@ -23,6 +23,7 @@ struct EmulatorOptions {
   int threads = 256;                // worker threads (cpp-httplib ties one to each keep-alive connection)
   int read_timeout_seconds = 5;     // slow clients are cut off after this
   size_t max_body_bytes = 1024 * 1024;
+  size_t render_cache_mb = 512;     // rendered incident texts kept across all tenants; past it, rendered per request
 };
 
 class Emulator {

@@ -16,13 +16,15 @@ int64_t ticks_of_time(util::TimePoint tp) {
 struct Parser {
   std::string_view text;
   const std::vector<ODataField>& fields;
+  const ODataSyntax& syntax;
   size_t pos = 0;
 
   void skip_ws() {
     while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
   }
   Error problem(const std::string& what) const {
-    return Error{ErrorKind::invalid_request, "Invalid filter clause: " + what + " at position " + std::to_string(pos) + "."};
+    return Error{ErrorKind::invalid_request,
+                 std::string(syntax.error_prefix) + what + " at position " + std::to_string(pos) + "."};
   }
   std::string word() {
     skip_ws();
@@ -36,7 +38,7 @@ struct Parser {
     size_t save = pos;
     std::string w = word();
     pos = save;
-    return w == kw;
+    return syntax.any_case_keywords ? util::iequals(w, kw) : w == kw;
   }
   Result<std::string> quoted() {
     std::string s;
@@ -118,7 +120,7 @@ struct Parser {
                                       "': a binary operator with incompatible types was detected (Edm.DateTimeOffset and "
                                       "Edm.String); write the datetime unquoted, e.g. 2024-01-01T00:00:00Z"));
       std::string lit = word();
-      if (lit == "null") {
+      if (lit == "null" && syntax.null_datetimes) {
         n.is_null = true;
         return n;
       }
@@ -136,8 +138,8 @@ struct Parser {
         return n;
       }
       // The typed enum form: microsoft.graph.security.incidentStatus'active'.
-      if (f->kind == ODataKind::enumeration && util::istarts_with(lit, "microsoft.graph.") && pos < text.size() &&
-          text[pos] == '\'') {
+      if (syntax.typed_enums && f->kind == ODataKind::enumeration && util::istarts_with(lit, "microsoft.graph.") &&
+          pos < text.size() && text[pos] == '\'') {
         quote = true;
       } else {
         return tl::unexpected(problem("'" + lit + "' compared with '" + name + "', which takes a quoted value"));
@@ -191,10 +193,11 @@ bool eval(const ODataFilter::Node& n, const std::function<ODataOperand(size_t)>&
 
 bool ODataFilter::matches(const std::function<ODataOperand(size_t)>& get) const { return eval(root, get); }
 
-Result<ODataFilter> parse_odata_filter(std::string_view text, const std::vector<ODataField>& fields) {
-  Parser p{text, fields};
+Result<ODataFilter> parse_odata_filter(std::string_view text, const std::vector<ODataField>& fields,
+                                       const ODataSyntax& syntax) {
+  Parser p{text, fields, syntax};
   p.skip_ws();
-  if (p.pos >= text.size()) return tl::unexpected(p.problem("an empty $filter"));
+  if (p.pos >= text.size()) return tl::unexpected(p.problem("an empty clause"));
   XDR_TRY_ASSIGN(auto root, p.parse_or());
   p.skip_ws();
   if (p.pos != text.size())

@@ -1,7 +1,9 @@
 #pragma once
-// The $filter language of Graph's security lists: comparisons of declared fields (eq ne gt ge lt le) combined
-// with and, or and parentheses, in Graph's literal forms: quoted strings, quoted enum members (or the typed
-// form microsoft.graph.security.alertStatus'new'), unquoted datetimes, null.
+// The OData $filter language of the incident lists: comparisons of declared fields (eq ne gt ge lt le)
+// combined with and, or and parentheses; quoted strings, quoted enum members, unquoted datetimes, null.
+// One parser for both services, each with its own syntax (ODataSyntax): Graph's security lists (typed enum
+// literals such as microsoft.graph.security.alertStatus'new', null datetimes) and the Defender XDR API's
+// GET /api/incidents (and/or in any case, its own error wording).
 
 #include <functional>
 #include <optional>
@@ -46,7 +48,19 @@ public:
   Node root;
 };
 
+// What differs between the services' $filter.
+struct ODataSyntax {
+  std::string_view error_prefix;  // the start of every error message
+  bool any_case_keywords = false; // "AND", "Or" as well as "and", "or"
+  bool null_datetimes = true;     // `createdTime eq null` is a valid comparison
+  bool typed_enums = true;        // microsoft.graph.security.incidentStatus'active'
+
+  static ODataSyntax graph() { return {"Invalid filter clause: ", false, true, true}; }
+  static ODataSyntax defender() { return {"Invalid OData URI query: $filter has ", true, false, false}; }
+};
+
 // Parses `text` against `fields`; errors (kind invalid_request) name the problem and its position.
-Result<ODataFilter> parse_odata_filter(std::string_view text, const std::vector<ODataField>& fields);
+Result<ODataFilter> parse_odata_filter(std::string_view text, const std::vector<ODataField>& fields,
+                                       const ODataSyntax& syntax = ODataSyntax::graph());
 
 } // namespace xdr::emulator

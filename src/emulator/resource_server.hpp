@@ -18,6 +18,7 @@ namespace xdr::emulator {
 
 // The resource APIs' shared state: per-tenant data and the quota windows' call times.
 struct DefenderState {
+  explicit DefenderState(size_t render_cache_bytes) : store(render_cache_bytes) {}
   DefenderDataStore store;
   std::mutex quota_mutex;
   std::map<std::string, std::deque<int64_t>> calls; // quota key -> call times (unix seconds), longest window

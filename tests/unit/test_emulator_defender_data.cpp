@@ -125,6 +125,31 @@ TEST(EmulatorDefenderData, TouchKeepsTheOrderNewestFirst) {
   EXPECT_EQ(data.order.size(), data.incidents.size());
 }
 
+TEST(EmulatorDefenderData, RenderedTextsAreCachedWithinTheSharedBudgetOnly) {
+  // Room for the first two rendered incidents and half the third: two are kept, the rest are rendered per
+  // call; a touch gives the bytes back, and a tenant's bytes return when it goes.
+  TenantData probe(7, profile("t1", 10), k_now);
+  auto budget = std::make_shared<RenderBudget>(probe.rendered_text(0)->size() + probe.rendered_text(1)->size() +
+                                               probe.rendered_text(2)->size() / 2);
+  {
+    TenantData data(7, profile("t1", 10), k_now, budget);
+    auto first = data.rendered_text(0);
+    EXPECT_EQ(data.rendered_text(0), first) << "a cached text is shared, not rendered again";
+    auto second = data.rendered_text(1);
+    EXPECT_GT(budget->used(), 0u);
+    const size_t used_two = budget->used();
+    auto third = data.rendered_text(2);
+    EXPECT_EQ(budget->used(), used_two) << "past the budget nothing more is kept";
+    EXPECT_NE(data.rendered_text(2), third) << "an uncached text is rendered per call";
+    EXPECT_EQ(*data.rendered_text(2), *third) << "... with the same content";
+    EXPECT_EQ(*third, data.render(data.incidents[2]).dump());
+    data.touch(0);
+    EXPECT_EQ(budget->used(), used_two - first->size());
+    EXPECT_EQ(*data.rendered_text(0), *first);
+  }
+  EXPECT_EQ(budget->used(), 0u) << "a dropped tenant returns its bytes";
+}
+
 TEST(EmulatorDefenderData, FilterComparesFieldsWithAndOrParentheses) {
   Incident a = with("Active", std::nullopt, "2021-04-01T00:00:00Z", "2021-04-02T00:00:00Z");
   Incident b = with("Resolved", "secop2@contoso.com", "2021-03-01T00:00:00Z", "2021-04-05T00:00:00Z");
@@ -147,6 +172,9 @@ TEST(EmulatorDefenderData, FilterComparesFieldsWithAndOrParentheses) {
   EXPECT_TRUE(eval("(status eq 'Resolved' or status eq 'Active') and createdTime lt 2021-03-02T00:00:00Z", b));
   EXPECT_FALSE(eval("(status eq 'Resolved' or status eq 'Active') and createdTime lt 2021-03-02T00:00:00Z", a));
   EXPECT_TRUE(eval("status eq 'Resolved' or status eq 'Active' and createdTime lt 2000-01-01T00:00:00Z", b));
+  // The Defender syntax: keywords in any case, status values in any case.
+  EXPECT_TRUE(eval("status eq 'active' OR status eq 'Resolved' AND assignedTo ne null", a));
+  EXPECT_TRUE(eval("status eq 'RESOLVED' And assignedTo ne null", b));
 }
 
 TEST(EmulatorDefenderData, FilterErrorsNameTheProblem) {
@@ -165,6 +193,10 @@ TEST(EmulatorDefenderData, FilterErrorsNameTheProblem) {
   EXPECT_NE(message("").find("empty"), std::string::npos);
   EXPECT_NE(message("status eq 'Active").find("unterminated"), std::string::npos);
   EXPECT_EQ(message("severity eq 'High'").rfind("Invalid OData URI query", 0), 0u);
+  EXPECT_NE(message("createdTime eq null").find("not a datetime literal"), std::string::npos)
+      << "only Graph compares datetimes with null";
+  EXPECT_NE(message("status eq microsoft.graph.security.incidentStatus'active'").find("quoted value"), std::string::npos)
+      << "typed enum literals are Graph's";
 }
 
 TEST(EmulatorDefenderData, IncidentCountIsCappedAndIdsStayUnique) {
