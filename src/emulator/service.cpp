@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <xdr/jwt/token.hpp>
 #include <xdr/util/strings.hpp>
 #include <xdr/util/time.hpp>
 
@@ -96,6 +97,7 @@ uint64_t FaultRules::add(FaultRule rule) {
   std::lock_guard lock(m_mutex);
   rule.id = m_next++;
   m_rules.push_back(rule);
+  m_count = m_rules.size();
   return rule.id;
 }
 
@@ -128,11 +130,14 @@ Json FaultRules::to_json() const {
 void FaultRules::clear() {
   std::lock_guard lock(m_mutex);
   m_rules.clear();
+  m_count = 0;
 }
 
 bool FaultRules::remove(uint64_t id) {
   std::lock_guard lock(m_mutex);
-  return std::erase_if(m_rules, [id](const FaultRule& r) { return r.id == id; }) > 0;
+  bool removed = std::erase_if(m_rules, [id](const FaultRule& r) { return r.id == id; }) > 0;
+  m_count = m_rules.size();
+  return removed;
 }
 
 // ---- routes ----
@@ -194,12 +199,29 @@ void Emulator::Impl::log_request(const httplib::Request& req, const httplib::Res
     log.add(e);
 }
 
+namespace {
+
+// The `tid` claim of the request's bearer token, unverified; empty when there is none.
+std::string bearer_tenant(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  if (!util::istarts_with(auth, "Bearer ")) return {};
+  auto token = jwt::decode(std::string_view(auth).substr(7));
+  if (!token) return {};
+  auto tid = token->payload.find("tid");
+  return tid != token->payload.end() && tid->is_string() ? tid->get<std::string>() : std::string();
+}
+
+} // namespace
+
 void Emulator::Impl::install_routes() {
   // Fault rules apply before routing: "the next N calls of route R answer S", delays, drops.
   server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (faults.empty()) return httplib::Server::HandlerResponse::Unhandled;
     Route route = classify(req.method, req.path);
     if (route.name == "control") return httplib::Server::HandlerResponse::Unhandled;
-    std::string tenant = route.tenant;
+    // The resource APIs have no tenant in the path: their tenant is the bearer token's `tid`, read here
+    // without verification (the route itself checks the token), so a rule can fault one tenant's calls.
+    std::string tenant = route.tenant.empty() ? bearer_tenant(req) : route.tenant;
     auto rule = faults.take(route.name, req.path, tenant, req.method);
     if (!rule) return httplib::Server::HandlerResponse::Unhandled;
     if (rule->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rule->delay_ms));

@@ -1,6 +1,7 @@
 #pragma once
 // Internals shared by the route files: the running state, the request log, fault rules.
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -65,10 +66,13 @@ public:
   Json to_json() const;
   void clear();
   bool remove(uint64_t id);
+  // No rule at all (the common case): requests skip the matching.
+  bool empty() const { return m_count.load(std::memory_order_relaxed) == 0; }
 
 private:
   mutable std::mutex m_mutex;
   std::vector<FaultRule> m_rules;
+  std::atomic<size_t> m_count{0}; // m_rules.size()
   uint64_t m_next = 1;
 };
 

@@ -59,27 +59,31 @@ run_cli 0 "${X[@]}" --output csv hunt --tenants-label env=fleet "$QUERY"
 [[ $(grep -c '^TenantId,TenantName,AlertId,Title,Severity' <<<"$OUT") == 1 ]] || fail "not exactly one csv header"
 [[ $(grep -c "^$CHARLIE,Charlie," <<<"$OUT") == "${HUNT_ROWS[$CHARLIE]}" ]] || fail "csv rows of Charlie"
 
-# A 429 with Retry-After on the first call (one tenant at a time, so Alpha gets it): retried, then ok.
-emu_post /_emulator/faults '{"route":"api","count":1,"status":429,"retry_after":1}' >/dev/null
-run_cli 0 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 1 "$QUERY"
+# A 429 with Retry-After on Charlie's first API call (the rule matches the bearer token's tenant), four
+# tenants at once: Charlie's call is retried, then ok; nobody else retries.
+emu_post /_emulator/faults "{\"route\":\"api\",\"tenant\":\"$CHARLIE\",\"count\":1,\"status\":429,\"retry_after\":1}" >/dev/null
+run_cli 0 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 4 "$QUERY"
 expect_complete "${FLEET[@]}"
-expect_contains "$(summary_line Alpha)" "ok               Alpha ($ALPHA)  ${HUNT_ROWS[$ALPHA]} rows, "
-expect_contains "$(summary_line Alpha)" " ms, 1 retry"
+expect_contains "$(summary_line Charlie)" "ok               Charlie ($CHARLIE)  ${HUNT_ROWS[$CHARLIE]} rows, "
+expect_contains "$(summary_line Charlie)" " ms, 1 retry"
+[[ $(grep -c " 0 retries" <<<"$ERR") == 3 ]] || fail "a tenant other than Charlie retried: $ERR"
 
 # A persistent 503 for Alpha (its three attempts): its envelope says unreachable with the status; the others complete.
-emu_post /_emulator/faults '{"route":"api","count":3,"status":503,"retry_after":0}' >/dev/null
-run_cli 3 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 1 "$QUERY"
+emu_post /_emulator/faults "{\"route\":\"api\",\"tenant\":\"$ALPHA\",\"count\":-1,\"status\":503,\"retry_after\":0}" >/dev/null
+run_cli 3 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 4 "$QUERY"
 expect_complete "$BRAVO" "$CHARLIE" "$FABRIKAM_ID"
 [[ $(rows_of "$ALPHA") == 0 ]] || fail "rows of the failed tenant"
 expect_contains "$(summary_line Alpha)" "unreachable      Alpha ($ALPHA)  0 rows, "
 expect_contains "$(summary_line Alpha)" "2 retries, HTTP 503"
 expect_contains "$ERR" "Some tenants failed (exit code 3)"
 
-# A dropped connection (the headers promise a body that never comes): retried, then ok.
-emu_post /_emulator/faults '{"route":"api","count":1,"drop":true}' >/dev/null
-run_cli 0 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 1 "$QUERY"
+emu_delete /_emulator/faults >/dev/null
+
+# A dropped connection for Bravo (the headers promise a body that never comes): retried, then ok.
+emu_post /_emulator/faults "{\"route\":\"api\",\"tenant\":\"$BRAVO\",\"count\":1,\"drop\":true}" >/dev/null
+run_cli 0 "${X[@]}" --output ndjson hunt --tenants-label env=fleet --concurrency 4 "$QUERY"
 expect_complete "${FLEET[@]}"
-expect_contains "$(summary_line Alpha)" " ms, 1 retry"
+expect_contains "$(summary_line Bravo)" " ms, 1 retry"
 
 # A slow answer (1.5 s) for one call, four tenants at once: it only makes that tenant slower.
 emu_post /_emulator/faults '{"route":"api","count":1,"delay_ms":1500}' >/dev/null

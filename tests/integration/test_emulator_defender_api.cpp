@@ -228,6 +228,28 @@ TEST_F(DefenderApiTest, TenantsSeeOnlyTheirOwnIncidents) {
   EXPECT_EQ(checked, 3);
 }
 
+TEST_F(DefenderApiTest, FaultRulesAimAtOneTenantThroughItsToken) {
+  // The API routes have no tenant in the path: a rule's tenant matches the bearer token's tid.
+  std::string fab = token(k_fabrikam);
+  std::string nw = token(k_northwind);
+  control("POST", "/_emulator/faults",
+          {{"route", "api"}, {"tenant", k_northwind}, {"count", 2}, {"status", 429}, {"retry_after", 7}});
+  auto f = call("GET", "/api/incidents?$top=1", fab);
+  EXPECT_EQ(f->status, 200) << f->body;
+  EXPECT_FALSE(f->has_header("X-Emulator-Fault"));
+  for (int i = 0; i < 2; ++i) {
+    auto n = call("GET", "/api/incidents?$top=1", nw);
+    EXPECT_EQ(n->status, 429);
+    EXPECT_EQ(n->get_header_value("Retry-After"), "7");
+    EXPECT_TRUE(n->has_header("X-Emulator-Fault"));
+  }
+  EXPECT_EQ(call("GET", "/api/incidents?$top=1", nw)->status, 200) << "the rule is used up";
+  // A call without a token matches no tenant's rule and gets the service's own 401.
+  control("POST", "/_emulator/faults", {{"route", "api"}, {"tenant", k_northwind}, {"count", 1}, {"status", 503}});
+  EXPECT_EQ(call("GET", "/api/incidents?$top=1", "")->status, 401);
+  EXPECT_EQ(call("GET", "/api/incidents?$top=1", nw)->status, 503);
+}
+
 TEST_F(DefenderApiTest, PatchAcceptsBothDeterminationSpellingsAndRejectsBadInput) {
   std::string t = token(k_fabrikam);
   auto all = list_all(t, "/api/incidents");
