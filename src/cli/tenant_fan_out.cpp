@@ -68,7 +68,7 @@ Result<std::vector<fleet::TenantRef>> select_tenants(Context& ctx, const FleetFl
   XDR_TRY_ASSIGN(auto tenants, db->list_tenants(filter));
   std::vector<fleet::TenantRef> refs;
   refs.reserve(tenants.size());
-  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name});
+  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
   return refs;
 }
 
@@ -124,6 +124,7 @@ Result<std::unique_ptr<FleetApi>> FleetApi::create(Context& ctx, const ApiFlags&
   fleet_api->m_ctx = &ctx;
   fleet_api->m_cancel = &cancel;
   fleet_api->m_auth = auth;
+  fleet_api->m_cloud = std::string(auth::to_string(s->cloud));
   fleet_api->m_resource = resource == "graph" ? endpoints.graph_resource
                           : resource == "mde" ? endpoints.mde_resource
                                               : endpoints.xdr_resource;
@@ -275,6 +276,7 @@ int run_fleet(Context& ctx, const FleetFlags& flags, FleetApi& api, const std::v
   const fleet::CancelToken& cancel = ctx.io().cancel ? *ctx.io().cancel : never;
   fleet::FanOutOptions options;
   options.concurrency = flags.concurrency;
+  options.cloud = api.cloud();
   options.budgets = api.budgets().provider();
   fleet::ProgressBar progress(ctx.io().err, tenants.size(), ctx.stderr_is_terminal());
   std::vector<std::pair<fleet::Envelope, std::string>> envelopes; // with the consent link, when missing

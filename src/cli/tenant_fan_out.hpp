@@ -99,6 +99,8 @@ public:
   TenantBudgets& budgets() { return m_budgets; }
   // The consent link for the customer's administrator of `tenant_id` (for the API's resource).
   std::string consent_link(const std::string& tenant_id) const;
+  // The cloud this run talks to ("global", "gcc-high", ...): tenants registered in another are not called.
+  const std::string& cloud() const { return m_cloud; }
 
 private:
   FleetApi(api::QuotaApi quota, api::QuotaBudgetOptions budget_options) : m_budgets(quota, std::move(budget_options)) {}
@@ -108,6 +110,7 @@ private:
   ApiSetup m_template;
   std::string m_resource;
   auth::AuthClient* m_auth = nullptr;
+  std::string m_cloud;
   std::shared_ptr<http::Transport> m_base;
   TenantBudgets m_budgets;
 };

@@ -116,5 +116,16 @@ expect_contains "$OUT" "ok               Fabrikam ($FABRIKAM_ID)  ${HUNT_ROWS[$F
 run_cli 3 "${X[@]}" --output json incidents list --all-tenants
 [[ $(grep -c '"status": "ok"' <<<"$OUT") == 5 ]] || fail "five tenants may list incidents (Northwind included)"
 expect_contains "$OUT" '"exit_code": 3'
+
+# A tenant registered in another cloud is not called from this (global) run: its envelope says which --cloud
+# reaches it, and no token is asked for it.
+DELTA=11111111-0000-4000-8000-00000000000d
+emu_post /_emulator/tenants "{\"tenants\":[$(tenant_spec $DELTA delta 3)]}" >/dev/null
+run_cli 0 tenants add "$DELTA" --name Agency --cloud gcc-high --label env=gov
+SEQ=$(emu_get /_emulator/requests | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(r[-1]["seq"] if r else 0)')
+run_cli 3 "${X[@]}" hunt --tenants-label env=gov "$QUERY"
+expect_contains "$OUT" "error            Agency ($DELTA)"
+expect_contains "$OUT" "registered in the gcc-high cloud, but this run talks to the global cloud; run it again with --cloud gcc-high"
+emu_get "/_emulator/requests?since=$SEQ" | grep -q "$DELTA" && fail "a request went out for the other cloud's tenant"
 expect_not_contains "$OUT$ERR" "$AZURE_CLIENT_SECRET" "the client secret"
 echo "ok"

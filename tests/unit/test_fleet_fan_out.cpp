@@ -2,6 +2,8 @@
 #include <xdr/fleet/progress.hpp>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -209,6 +211,34 @@ TEST(FanOut, EachTenantRunsUnderItsBudget) {
   for (const auto& [id, b] : budgets) EXPECT_EQ(b->acquired.load(), 1) << id;
   EXPECT_EQ(budgets[tenants(3)[1].tenant_id]->last_retry_after, 7s);
   EXPECT_EQ(budgets[tenants(3)[0].tenant_id]->last_retry_after, std::nullopt);
+}
+
+TEST(FanOut, TenantsOfAnotherCloudAreNotCalledAndSayWhichCloudReachesThem) {
+  std::vector<TenantRef> refs = {{"00000000-0000-4000-8000-000000000000", "Global", "global"},
+                                 {"00000000-0000-4000-8000-000000000001", "Agency", "gcc-high"},
+                                 {"00000000-0000-4000-8000-000000000002", "Alias", "GCCHigh"},
+                                 {"00000000-0000-4000-8000-000000000003", "Unknown", ""}};
+  std::mutex m;
+  std::set<std::string> called;
+  CancelToken cancel;
+  FanOutOptions options;
+  options.cloud = "gcc-high";
+  std::map<std::string, Envelope> envelopes;
+  Summary s = fan_out(
+      refs,
+      [&](const TenantRef& t, TenantScope&) -> Result<Outcome> {
+        std::lock_guard lock(m);
+        called.insert(t.name);
+        return Outcome{};
+      },
+      options, cancel, [&](const Envelope& e) { envelopes[e.tenant.name] = e; });
+  EXPECT_EQ(called, (std::set<std::string>{"Agency", "Alias", "Unknown"}));
+  EXPECT_EQ(envelopes["Global"].status, EnvelopeStatus::error);
+  EXPECT_EQ(envelopes["Global"].detail,
+            "registered in the global cloud, but this run talks to the gcc-high cloud; run it again with --cloud global "
+            "(and that cloud's app registration) to reach this tenant");
+  EXPECT_EQ(s.failed(), 1u);
+  EXPECT_EQ(s.exit_code(), k_exit_partial);
 }
 
 TEST(FanOut, NoTenantsIsAnEmptySuccess) {

@@ -121,6 +121,7 @@ int run_sync(Context& ctx, const SyncFlags& f) {
   options.sync.overlap = *overlap;
   options.sync.clock = ctx.io().clock;
   options.fan_out.concurrency = f.concurrency;
+  options.fan_out.cloud = std::string(auth::to_string(s.cloud));
   options.filter.labels = labels;
   const std::string resource = endpoints->resource(dialect);
 

@@ -370,9 +370,10 @@ int run_check(Context& ctx, const CheckOptions& o) {
   };
 
   std::vector<fleet::TenantRef> refs;
-  for (const auto& t : *tenants) refs.push_back({t.tenant_id, t.name});
+  for (const auto& t : *tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
   fleet::FanOutOptions options;
   options.concurrency = o.concurrency;
+  options.cloud = std::string(auth::to_string(s.cloud));
   fleet::ProgressBar progress(ctx.io().err, refs.size(), ctx.stderr_is_terminal());
   fleet::CancelToken never;
   const fleet::CancelToken& cancel = ctx.io().cancel ? *ctx.io().cancel : never;

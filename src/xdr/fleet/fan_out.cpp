@@ -7,6 +7,8 @@
 #include <thread>
 
 #include <xdr/auth/aadsts.hpp>
+#include <xdr/auth/cloud.hpp>
+#include <xdr/util/strings.hpp>
 
 namespace xdr::fleet {
 
@@ -23,6 +25,15 @@ std::string_view to_string(EnvelopeStatus status) {
   }
   return "error";
 }
+
+namespace {
+// "gcc-high" and "gcchigh" name the same cloud.
+bool same_cloud(std::string_view a, std::string_view b) {
+  auto x = auth::parse_cloud(a);
+  auto y = auth::parse_cloud(b);
+  return x && y ? *x == *y : util::iequals(a, b);
+}
+} // namespace
 
 EnvelopeStatus classify(const Error& error) {
   if (auth::is_consent_missing(error)) return EnvelopeStatus::consent_missing;
@@ -81,7 +92,12 @@ Summary fan_out(const std::vector<TenantRef>& tenants, const Operation& operatio
     const auto t0 = std::chrono::steady_clock::now();
     Result<Outcome> result = fail(ErrorKind::config, "no operation");
     try {
-      result = operation(tenant, scope);
+      if (!options.cloud.empty() && !tenant.cloud.empty() && !same_cloud(tenant.cloud, options.cloud))
+        result = fail(ErrorKind::config, "registered in the " + tenant.cloud + " cloud, but this run talks to the " +
+                                             options.cloud + " cloud; run it again with --cloud " + tenant.cloud +
+                                             " (and that cloud's app registration) to reach this tenant");
+      else
+        result = operation(tenant, scope);
     } catch (const std::exception& e) {
       result = fail(ErrorKind::config, std::string("internal error: ") + e.what());
     }

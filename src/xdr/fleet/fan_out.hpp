@@ -27,6 +27,7 @@ inline constexpr int k_exit_cancelled = 130; // stopped by Ctrl-C; the summary s
 struct TenantRef {
   std::string tenant_id; // GUID
   std::string name;      // for people; may be empty
+  std::string cloud;     // the cloud the registry holds the tenant in ("global", "gcc-high", ...); empty: unknown
 };
 
 // How one tenant's operation ended.
@@ -126,6 +127,9 @@ size_t default_concurrency();
 struct FanOutOptions {
   size_t concurrency = 0;  // at most this many tenants at once; 0: default_concurrency()
   BudgetProvider budgets;  // null: no budget (the operation runs unthrottled by the engine)
+  // The cloud this run talks to. A tenant registered in another cloud is not called (its tenant id would go
+  // to the wrong authority and APIs): its envelope is an error saying which --cloud reaches it. Empty: no check.
+  std::string cloud;
 };
 
 // Called once per tenant, serialised (never two at once), from the worker that finished it; the envelopes

@@ -86,7 +86,7 @@ Result<fleet::Summary> sync_all(store::Store& store, IncidentFeed& feed, const S
   XDR_TRY_ASSIGN(std::vector<store::Tenant> tenants, store.list_tenants(filter));
   std::vector<fleet::TenantRef> refs;
   refs.reserve(tenants.size());
-  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name});
+  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
   auto operation = [&](const fleet::TenantRef& tenant, fleet::TenantScope& scope) -> Result<fleet::Outcome> {
     XDR_TRY_ASSIGN(TenantSyncResult r, sync_tenant(store, feed, tenant.tenant_id, options.sync, &scope));
     std::string detail = std::to_string(r.incidents) + " incident(s), " + std::to_string(r.alerts) + " alert(s) in " +
