@@ -126,8 +126,12 @@ std::vector<User> make_users(uint64_t seed, const TenantProfile& p) {
 }
 
 OrderedJson blank_entity(const char* type) {
-  OrderedJson e;
-  for (const auto& k : entity_keys()) e[k] = nullptr;
+  static const OrderedJson blank = [] {
+    OrderedJson e = OrderedJson::object();
+    for (const auto& k : entity_keys()) e[k] = nullptr;
+    return e;
+  }();
+  OrderedJson e = blank;
   e["entityType"] = type;
   return e;
 }
@@ -464,7 +468,7 @@ OrderedJson TenantData::render_alerts(const Incident& inc) const {
     OrderedJson mitre = OrderedJson::array();
     for (auto t : util::split(kind.mitre, ','))
       if (!t.empty()) mitre.push_back(std::string(t));
-    j["mitreTechniques"] = mitre;
+    j["mitreTechniques"] = std::move(mitre);
     j["devices"] = OrderedJson::array();
     OrderedJson entities = OrderedJson::array();
     OrderedJson u = blank_entity("User");
@@ -492,15 +496,15 @@ OrderedJson TenantData::render_alerts(const Incident& inc) const {
       p["sha1"] = f["sha1"];
       p["sha256"] = f["sha256"];
       p["deviceId"] = dev.id;
-      entities.push_back(u);
-      entities.push_back(p);
-      entities.push_back(f);
+      entities.push_back(std::move(u));
+      entities.push_back(std::move(p));
+      entities.push_back(std::move(f));
     } else if (src == Source::mcas) {
       OrderedJson ip = blank_entity("Ip");
       ip["ipAddress"] = std::to_string(20 + rng.below(180)) + "." + std::to_string(rng.below(256)) + "." +
                         std::to_string(rng.below(256)) + "." + std::to_string(1 + rng.below(254));
-      entities.push_back(u);
-      entities.push_back(ip);
+      entities.push_back(std::move(u));
+      entities.push_back(std::move(ip));
     } else {
       OrderedJson mb = blank_entity("MailBox");
       mb["mailboxDisplayName"] = user.display;
@@ -513,11 +517,11 @@ OrderedJson TenantData::render_alerts(const Incident& inc) const {
       msg["deliveryAction"] = rng.below(2) ? "Delivered" : "Blocked";
       OrderedJson url = blank_entity("Url");
       url["url"] = "https://" + hex(rng, 4) + ".secure-docs.example/login";
-      entities.push_back(mb);
-      entities.push_back(msg);
-      entities.push_back(url);
+      entities.push_back(std::move(mb));
+      entities.push_back(std::move(msg));
+      entities.push_back(std::move(url));
     }
-    j["entities"] = entities;
+    j["entities"] = std::move(entities);
     alerts.push_back(std::move(j));
   }
   return alerts;
