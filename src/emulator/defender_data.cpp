@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include <emulator/json_dump.hpp>
 #include <emulator/kql/value.hpp>
 #include <emulator/odata_filter.hpp>
 #include <xdr/util/base64.hpp>
@@ -338,8 +339,7 @@ std::shared_ptr<const std::string> TenantData::rendered_text(size_t index) const
     std::lock_guard guard(m_text_mutex);
     if (index < m_text.size() && m_text[index]) return m_text[index];
   }
-  auto text = std::make_shared<const std::string>(
-      render(incidents[index]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto text = std::make_shared<const std::string>(dump_compact(render(incidents[index])));
   std::lock_guard guard(m_text_mutex);
   if (m_text.size() < incidents.size()) m_text.resize(incidents.size());
   if (m_text[index]) return m_text[index]; // another thread rendered it meanwhile

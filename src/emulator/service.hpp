@@ -10,6 +10,7 @@
 
 #include <emulator/directory.hpp>
 #include <emulator/emulator.hpp>
+#include <emulator/json_dump.hpp>
 
 namespace xdr::emulator {
 
@@ -120,10 +121,11 @@ struct Emulator::Impl {
 // The body of an injected fault or an httplib-level error, in the dialect of the route.
 std::string fault_body(std::string_view route, int status, std::optional<int64_t> retry_after);
 
-// Serializes JSON that may hold request bytes: invalid UTF-8 becomes U+FFFD instead of throwing.
+// Serializes JSON that may hold request bytes: invalid UTF-8 becomes U+FFFD instead of throwing
+// (json_dump.hpp: nlohmann's bytes, faster).
 template <class J>
 std::string safe_dump(const J& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return dump_compact(j);
 }
 
 // A string member, or "" when absent or not a string (untrusted JSON never throws).
