@@ -86,6 +86,7 @@ struct Emulator::Impl {
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int port = 0;
+  socket_t listen_fd = -1; // the listening socket, noted while binding
   std::string scheme;
   std::string ca_path;
   std::string state_dir;
