@@ -6,6 +6,7 @@
 #include <thread>
 #include <tuple>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +194,14 @@ Status Emulator::start() {
   im.server->set_keep_alive_timeout(5); // stop() waits for idle keep-alive connections this long
   im.server->set_keep_alive_max_count(100000);
   im.server->set_payload_max_length(im.options.max_body_bytes);
+  // Debian's httplib listens with a backlog of 5: hundreds of clients connecting at once then see
+  // dropped SYNs and 1 s retransmits. Keep its socket options and note the listening socket, whose
+  // backlog is raised once it listens.
+  im.listen_fd = -1;
+  im.server->set_socket_options([&im](socket_t sock) {
+    httplib::default_socket_options(sock);
+    im.listen_fd = sock;
+  });
   im.install_routes();
 
   // 5. Bind and serve.
@@ -211,6 +220,8 @@ Status Emulator::start() {
       return fail(ErrorKind::config, "cannot bind " + im.options.listen + " (in use, or not an address of this machine)");
     im.port = port;
   }
+  // Linux takes a second listen() on a listening socket as a new backlog (clamped to net.core.somaxconn).
+  if (im.listen_fd >= 0) ::listen(im.listen_fd, SOMAXCONN);
   im.thread = std::thread([&im] { im.server->listen_after_bind(); });
   // stop() is a no-op until the server runs: wait for it, so start() then stop() cannot hang.
   for (int i = 0; i < 5000 && !im.server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -1,7 +1,11 @@
 #include <emulator/service.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <thread>
 
+#include <xdr/crypto/crypto.hpp>
 #include <xdr/jwt/token.hpp>
 #include <xdr/util/strings.hpp>
 #include <xdr/util/time.hpp>
@@ -18,6 +22,115 @@ Json masked_fields(const util::FormFields& fields) {
   Json out = Json::object();
   for (const auto& [k, v] : fields) out[k] = secret_field(k) ? Json("***") : Json(v);
   return out;
+}
+
+// ---- packed request-log entries ----
+// An entry is one string: the time (nanoseconds since the epoch) and the status, then length-prefixed
+// strings (method, path, route, tenant, remote, the masked form body) and two counted lists of
+// name/value pairs (the query, masked; the allow-listed headers, Authorization masked).
+
+void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+void put_str(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+class Unpacker {
+public:
+  explicit Unpacker(std::string_view data) : m_data(data) {}
+
+  template <class T>
+  T number() {
+    T v{};
+    std::memcpy(&v, m_data.data() + m_pos, sizeof v);
+    m_pos += sizeof v;
+    return v;
+  }
+
+  std::string_view str() {
+    auto n = number<uint32_t>();
+    std::string_view s = m_data.substr(m_pos, n);
+    m_pos += n;
+    return s;
+  }
+
+private:
+  std::string_view m_data;
+  size_t m_pos = 0;
+};
+
+// Would util::url_decode accept this text?
+bool valid_escapes(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') continue;
+    if (i + 2 >= text.size() || util::hex_digit(text[i + 1]) < 0 || util::hex_digit(text[i + 2]) < 0) return false;
+    i += 2;
+  }
+  return true;
+}
+
+// The form body with every secret value replaced by "***", still form-encoded (decoded when the log
+// is read); nullopt when util::parse_form would reject it.
+std::optional<std::string> masked_form_body(std::string_view body) {
+  std::string out;
+  for (size_t pos = 0; pos <= body.size();) {
+    size_t amp = std::min(body.find('&', pos), body.size());
+    std::string_view part = body.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string_view k = part.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (!valid_escapes(k) || !valid_escapes(v)) return std::nullopt;
+    bool secret = k.find_first_of("%+") == std::string_view::npos ? secret_field(k) : secret_field(*util::url_decode(k));
+    if (!out.empty()) out += '&';
+    if (secret) {
+      out.append(k);
+      out += "=***";
+    } else {
+      out.append(part);
+    }
+  }
+  return out;
+}
+
+// Headers the log keeps (lower case); Authorization is kept apart, masked.
+constexpr std::array<std::string_view, 7> k_logged_headers = {
+    "content-type", "user-agent", "client-request-id", "x-client-sku", "x-client-ver", "x-ms-lib-capability",
+    "x-ms-client-request-id"};
+
+// Only a known scheme is kept; everything after it, or a value without one, is masked.
+std::string masked_authorization(std::string_view a) {
+  std::string_view auth_scheme = a.substr(0, a.find_first_of(" \t"));
+  bool known = util::iequals(auth_scheme, "Bearer") || util::iequals(auth_scheme, "Basic");
+  return known && auth_scheme.size() < a.size() ? std::string(auth_scheme) + " ***" : std::string("***");
+}
+
+Json unpack_entry(std::string_view packed) {
+  Unpacker u(packed);
+  Json j = Json::object();
+  auto ns = u.number<util::TimePoint::duration::rep>();
+  j["time"] = util::format_rfc3339(util::TimePoint(util::TimePoint::duration(ns)));
+  j["status"] = u.number<int32_t>();
+  j["method"] = u.str();
+  j["path"] = u.str();
+  j["route"] = u.str();
+  j["tenant"] = u.str();
+  j["remote"] = u.str();
+  auto form = util::parse_form(u.str());
+  j["form"] = form ? masked_fields(*form) : Json::object();
+  j["query"] = Json::object();
+  for (auto n = u.number<uint32_t>(); n > 0; --n) {
+    std::string k(u.str());
+    j["query"][k] = u.str();
+  }
+  j["headers"] = Json::object();
+  for (auto n = u.number<uint32_t>(); n > 0; --n) {
+    std::string k(u.str());
+    j["headers"][k] = u.str();
+  }
+  return j;
 }
 
 bool expects_body(const httplib::Request& req) {
@@ -44,6 +157,62 @@ void send_body(httplib::Response& res, int status, std::string body) {
                            });
 }
 
+void append_json_string(std::string& out, std::string_view s) { json_dump_detail::append_string<Json>(s, out); }
+
+void JsonObjectWriter::key(std::string_view k) {
+  if (m_out.size() > 1) m_out += ',';
+  append_json_string(m_out, k);
+  m_out += ':';
+}
+
+JsonObjectWriter& JsonObjectWriter::member(std::string_view k, std::string_view value) {
+  key(k);
+  append_json_string(m_out, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::member(std::string_view k, int64_t value) {
+  key(k);
+  m_out += std::to_string(value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::member(std::string_view k, const std::vector<std::string>& values) {
+  key(k);
+  m_out += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) m_out += ',';
+    append_json_string(m_out, values[i]);
+  }
+  m_out += ']';
+  return *this;
+}
+
+std::string JsonObjectWriter::finish() {
+  m_out += '}';
+  return std::move(m_out);
+}
+
+std::string id_random_bytes(size_t n) {
+  constexpr size_t k_refill = 4096;
+  thread_local std::string buffer;
+  thread_local size_t used = 0;
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) {
+    if (used == buffer.size()) {
+      buffer = crypto::random_bytes(k_refill);
+      used = 0;
+    }
+    size_t take = std::min(n - out.size(), buffer.size() - used);
+    out.append(buffer, used, take);
+    used += take;
+  }
+  return out;
+}
+
+std::string id_random_guid() { return crypto::guid_v4_from_bytes(id_random_bytes(16)); }
+
 std::string string_member(const Json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
@@ -56,13 +225,9 @@ bool is_loopback(const std::string& addr) {
 
 // ---- request log ----
 
-void RequestLog::add(const LoggedRequest& e) {
-  Json j = {{"time", e.time}, {"method", e.method}, {"path", e.path},   {"query", e.query},
-            {"form", e.form}, {"headers", e.headers}, {"route", e.route}, {"tenant", e.tenant},
-            {"status", e.status}, {"remote", e.remote}};
-  std::string text = safe_dump(j);
+void RequestLog::add(std::string packed) {
   std::lock_guard lock(m_mutex);
-  m_entries.emplace_back(m_next++, std::move(text));
+  m_entries.emplace_back(m_next++, std::move(packed));
   while (m_entries.size() > k_cap) m_entries.pop_front();
 }
 
@@ -71,7 +236,7 @@ Json RequestLog::to_json(uint64_t since) const {
   Json arr = Json::array();
   for (const auto& [seq, text] : m_entries) {
     if (seq <= since) continue;
-    Json j = Json::parse(text, nullptr, false);
+    Json j = unpack_entry(text);
     j["seq"] = seq;
     arr.push_back(std::move(j));
   }
@@ -148,10 +313,11 @@ Route classify(std::string_view method, std::string_view path) {
   if (path.substr(0, 5) == "/api/") return {"api", ""};
   if (path.substr(0, 6) == "/v1.0/" || path.substr(0, 6) == "/beta/") return {"graph", ""};
   if (path == "/common/discovery/instance") return {"instance", "common"};
-  auto parts = util::split(path.substr(path.empty() ? 0 : 1), '/');
-  if (parts.size() < 2) return {"other", ""};
-  std::string tenant(parts[0]);
-  std::string rest(path.substr(1 + parts[0].size()));
+  std::string_view segments = path.substr(path.empty() ? 0 : 1);
+  size_t slash = segments.find('/');
+  if (slash == std::string_view::npos) return {"other", ""};
+  std::string tenant(segments.substr(0, slash));
+  std::string_view rest = path.substr(1 + slash);
   if (rest == "/oauth2/token") return {"token_v1", tenant};
   if (rest == "/oauth2/v2.0/token") return {"token_v2", tenant};
   if (rest == "/.well-known/openid-configuration") return {"openid_v1", tenant};
@@ -165,38 +331,56 @@ Route classify(std::string_view method, std::string_view path) {
 }
 
 void Emulator::Impl::log_request(const httplib::Request& req, const httplib::Response& res) {
-    Route route = classify(req.method, req.path);
-    if (route.name == "control") return;
-    // Bytes that did not parse as a request line (the unread body of a fault-answered request,
-    // read after the client closed): not a request anyone sent.
-    if (req.method.empty()) return;
-    LoggedRequest e;
-    e.time = util::format_rfc3339(now());
-    e.method = req.method;
-    e.path = req.path;
-    e.query = Json::object();
-    for (const auto& [k, v] : req.params) e.query[k] = secret_field(k) ? Json("***") : Json(v);
-    e.form = Json::object();
-    if (util::istarts_with(req.get_header_value("Content-Type"), "application/x-www-form-urlencoded")) {
-      if (auto f = util::parse_form(req.body)) e.form = masked_fields(*f);
+  Route route = classify(req.method, req.path);
+  if (route.name == "control") return;
+  // Bytes that did not parse as a request line (the unread body of a fault-answered request,
+  // read after the client closed): not a request anyone sent.
+  if (req.method.empty()) return;
+  // One pass over the headers: the allow-listed ones (first value of each), Authorization masked.
+  std::string headers;
+  uint32_t header_count = 0;
+  uint32_t seen = 0;
+  std::string_view content_type;
+  for (const auto& [name, value] : req.headers) {
+    for (size_t i = 0; i < k_logged_headers.size(); ++i) {
+      if ((seen & (1u << i)) || !util::iequals(name, k_logged_headers[i])) continue;
+      seen |= 1u << i;
+      if (i == 0) content_type = value;
+      put_str(headers, k_logged_headers[i]);
+      put_str(headers, value);
+      ++header_count;
     }
-    e.headers = Json::object();
-    for (const char* h : {"Content-Type", "User-Agent", "client-request-id", "x-client-SKU", "x-client-sku",
-                          "x-client-VER", "x-ms-lib-capability", "x-ms-client-request-id"}) {
-      if (req.has_header(h)) e.headers[util::to_lower(h)] = req.get_header_value(h);
+    constexpr uint32_t k_authorization_bit = 1u << k_logged_headers.size();
+    if (!(seen & k_authorization_bit) && util::iequals(name, "Authorization")) {
+      seen |= k_authorization_bit;
+      put_str(headers, "authorization");
+      put_str(headers, masked_authorization(value));
+      ++header_count;
     }
-    if (req.has_header("Authorization")) {
-      // Only a known scheme is kept; everything after it, or a value without one, is masked.
-      std::string a = req.get_header_value("Authorization");
-      std::string auth_scheme = a.substr(0, a.find_first_of(" \t"));
-      bool known = util::iequals(auth_scheme, "Bearer") || util::iequals(auth_scheme, "Basic");
-      e.headers["authorization"] = known && auth_scheme.size() < a.size() ? auth_scheme + " ***" : std::string("***");
-    }
-    e.route = route.name;
-    e.tenant = route.tenant;
-    e.status = res.status;
-    e.remote = req.remote_addr;
-    log.add(e);
+  }
+  std::optional<std::string> form;
+  if (util::istarts_with(content_type, "application/x-www-form-urlencoded")) form = masked_form_body(req.body);
+
+  std::string e;
+  e.reserve(256 + headers.size() + req.path.size() + (form ? form->size() : 0));
+  auto time = now().time_since_epoch().count();
+  e.append(reinterpret_cast<const char*>(&time), sizeof time);
+  auto status = static_cast<int32_t>(res.status);
+  e.append(reinterpret_cast<const char*>(&status), sizeof status);
+  put_str(e, req.method);
+  put_str(e, req.path);
+  put_str(e, route.name);
+  put_str(e, route.tenant);
+  put_str(e, req.remote_addr);
+  put_str(e, form ? *form : std::string_view{});
+  put_u32(e, static_cast<uint32_t>(req.params.size()));
+  for (const auto& [k, v] : req.params) {
+    put_str(e, k);
+    put_str(e, secret_field(k) ? std::string_view("***") : std::string_view(v));
+  }
+  put_u32(e, header_count);
+  e += headers;
+  log.add(std::move(e));
 }
 
 namespace {

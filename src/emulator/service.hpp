@@ -14,31 +14,19 @@
 
 namespace xdr::emulator {
 
-struct LoggedRequest {
-  uint64_t seq = 0;
-  std::string time;
-  std::string method;
-  std::string path;
-  Json query;   // secrets masked
-  Json form;    // secrets masked
-  Json headers; // allow-listed
-  std::string route;
-  std::string tenant; // path tenant segment
-  int status = 0;
-  std::string remote;
-};
-
-// The last k_cap requests, each kept as one compact JSON text (a few hundred bytes): a tree of
-// JSON objects per request would grow the emulator by kilobytes per token under load.
+// The last k_cap requests. Each is recorded on the request path as one compact packed string
+// (raw pieces, secrets already masked: see Emulator::Impl::log_request) and turned into JSON only
+// when the log is read: building and serializing a JSON tree per request cost a fifth of a token's
+// non-signing CPU, and a tree per entry would grow the emulator by kilobytes per token under load.
 class RequestLog {
 public:
-  void add(const LoggedRequest& entry);
+  void add(std::string packed);
   Json to_json(uint64_t since) const;
   void clear();
 
 private:
   mutable std::mutex m_mutex;
-  std::deque<std::pair<uint64_t, std::string>> m_entries; // seq, serialized entry
+  std::deque<std::pair<uint64_t, std::string>> m_entries; // seq, packed entry
   uint64_t m_next = 1;
   static constexpr size_t k_cap = 100'000;
 };
@@ -91,6 +79,7 @@ struct Emulator::Impl {
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int port = 0;
+  socket_t listen_fd = -1; // the listening socket, noted while binding
   std::string scheme;
   std::string ca_path;
   std::string state_dir;
@@ -127,6 +116,31 @@ template <class J>
 std::string safe_dump(const J& j) {
   return dump_compact(j);
 }
+
+// Writes one JSON object as text, members in the order written, for the token endpoint's hot path
+// (building and dumping nlohmann trees cost more there than the rest of the request). The text is
+// what safe_dump writes for the same members: same escapes, invalid UTF-8 becomes U+FFFD.
+class JsonObjectWriter {
+public:
+  JsonObjectWriter& member(std::string_view key, std::string_view value);
+  JsonObjectWriter& member(std::string_view key, int64_t value);
+  JsonObjectWriter& member(std::string_view key, const std::vector<std::string>& values);
+  // The object's text; the writer must not be used afterwards.
+  std::string finish();
+
+private:
+  void key(std::string_view k);
+  std::string m_out = "{";
+};
+
+// Appends `s` as a JSON string, as safe_dump would write it.
+void append_json_string(std::string& out, std::string_view s);
+
+// Random bytes and GUIDs for identifiers in answers (uti, aio, trace ids), from a per-thread buffer
+// that one RAND_bytes call refills every 4 KB: OpenSSL 3 pays a getpid() syscall per RAND_bytes
+// call, which was a syscall per identifier on the token path. Not for keys or secrets.
+std::string id_random_bytes(size_t n);
+std::string id_random_guid();
 
 // A string member, or "" when absent or not a string (untrusted JSON never throws).
 std::string string_member(const Json& j, const char* key);

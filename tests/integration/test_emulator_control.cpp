@@ -111,6 +111,40 @@ TEST_F(EmulatorTest, RequestLogShowsWhatClientsSentWithSecretsMasked) {
   EXPECT_EQ(since["requests"].size(), 1u);
 }
 
+TEST_F(EmulatorTest, RequestLogMasksSecretsUnderEncodedNamesAndInTheQuery) {
+  control("DELETE", "/_emulator/requests");
+  std::string form = "grant_type=client_credentials&client%5Fsecret=" + util::form_encode(identity.secret) +
+                     "&client_id=" + k_app + "&&scope=" + util::form_encode(k_xdr + "/.default");
+  auto c = client();
+  auto token = c->Post(("/" + k_fabrikam + "/oauth2/v2.0/token?code=query-secret&x=1").c_str(),
+                       {{"User-Agent", "first"}, {"User-Agent", "second"}, {"Authorization", "Bearer abc.def"}}, form,
+                       "application/x-www-form-urlencoded");
+  ASSERT_TRUE(token);
+  c->Post(("/" + k_fabrikam + "/oauth2/v2.0/token").c_str(), "client_secret=abc&bad=%G1",
+          "application/x-www-form-urlencoded");
+  auto raw = c->Get("/_emulator/requests");
+  EXPECT_EQ(raw->body.find(identity.secret), std::string::npos);
+  EXPECT_EQ(raw->body.find("query-secret"), std::string::npos);
+  EXPECT_EQ(raw->body.find("abc.def"), std::string::npos);
+  Json log = body_of(raw);
+  ASSERT_EQ(log["requests"].size(), 2u);
+  Json first = log["requests"][0];
+  EXPECT_EQ(first["form"], Json({{"grant_type", "client_credentials"}, {"client_secret", "***"}, {"client_id", k_app},
+                                 {"scope", k_xdr + "/.default"}}));
+  // httplib merges a form body's fields into the request parameters: the "query" has them too.
+  EXPECT_EQ(first["query"]["code"], "***");
+  EXPECT_EQ(first["query"]["x"], "1");
+  EXPECT_EQ(first["query"]["client_secret"], "***");
+  EXPECT_EQ(first["headers"]["user-agent"], "first") << "the first of repeated headers, as the handlers read it";
+  EXPECT_EQ(first["headers"]["authorization"], "Bearer ***");
+  EXPECT_EQ(first["headers"]["content-type"], "application/x-www-form-urlencoded");
+  EXPECT_EQ(first["tenant"], k_fabrikam);
+  EXPECT_EQ(first["remote"], "127.0.0.1");
+  EXPECT_TRUE(util::parse_rfc3339(first["time"].get<std::string>()).has_value());
+  EXPECT_EQ(log["requests"][1]["form"], Json::object()) << "a form that does not parse is logged empty";
+  EXPECT_EQ(log["requests"][1]["status"], 400);
+}
+
 TEST_F(EmulatorTest, CorrelationIdEchoesTheClientRequestId) {
   auto r = post_form("/" + k_fabrikam + "/oauth2/token", {{"grant_type", "client_credentials"}},
                      {{"client-request-id", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}});

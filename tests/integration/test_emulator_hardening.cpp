@@ -2,8 +2,69 @@
 
 #include "emulator_fixture.hpp"
 
+#include <algorithm>
+#include <fstream>
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace xdr;
 using namespace xdr::testing;
+
+namespace {
+
+// The accept-queue limit of the TCP listening socket on `port`, as `ss -ltn` shows it (Send-Q),
+// read through sock_diag; -1 when it cannot be read.
+int listen_backlog(int port) {
+  int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } msg{};
+  msg.header.nlmsg_len = sizeof msg;
+  msg.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.request.sdiag_family = AF_INET;
+  msg.request.sdiag_protocol = IPPROTO_TCP;
+  msg.request.idiag_states = 1u << 10; // TCP_LISTEN
+  int backlog = -1;
+  if (::send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+    alignas(nlmsghdr) char buf[32768];
+    for (bool done = false; !done;) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      int len = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          break;
+        }
+        const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        if (ntohs(m->id.idiag_sport) == port) backlog = static_cast<int>(m->idiag_wqueue);
+      }
+    }
+  }
+  ::close(fd);
+  return backlog;
+}
+
+} // namespace
+
+TEST_F(EmulatorTest, ListensWithTheSystemBacklogNotFive) {
+  // Debian's httplib listens with a backlog of 5; hundreds of clients connecting at once then wait
+  // out 1 s SYN retransmits. The emulator raises it to SOMAXCONN (the kernel caps it at somaxconn).
+  int backlog = listen_backlog(emulator->port());
+  if (backlog < 0) GTEST_SKIP() << "sock_diag is not available here";
+  int somaxconn = SOMAXCONN;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  EXPECT_EQ(backlog, std::min(SOMAXCONN, somaxconn));
+  EXPECT_EQ(get("/common/discovery/keys")->status, 200) << "and it still serves";
+}
 
 TEST_F(EmulatorTest, InvalidUtf8InRequestsIsA400NotA500) {
   auto r1 = post_form("/%FF/oauth2/v2.0/token", secret_v2());

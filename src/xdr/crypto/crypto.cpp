@@ -120,8 +120,11 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
-std::string random_guid() {
-  std::string b = random_bytes(16);
+std::string random_guid() { return guid_v4_from_bytes(random_bytes(16)); }
+
+std::string guid_v4_from_bytes(std::string_view random16) {
+  std::string b(random16.substr(0, 16));
+  b.resize(16, '\0');
   b[6] = static_cast<char>((static_cast<unsigned char>(b[6]) & 0x0F) | 0x40);
   b[8] = static_cast<char>((static_cast<unsigned char>(b[8]) & 0x3F) | 0x80);
   static const char* hex = "0123456789abcdef";

@@ -23,6 +23,8 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string random_bytes(size_t n);
 // A random version-4 GUID.
 std::string random_guid();
+// The version-4 GUID made of 16 random bytes (for callers that draw their randomness in bulk).
+std::string guid_v4_from_bytes(std::string_view random16);
 // Constant-time comparison.
 bool equal_ct(std::string_view a, std::string_view b);
 

@@ -51,9 +51,18 @@ std::string_view alg_name(crypto::SignatureAlg alg) { return alg == crypto::Sign
 
 Result<std::string> sign(Json header, const Json& payload, const crypto::RsaPrivateKey& key, crypto::SignatureAlg alg) {
   header["alg"] = alg_name(alg);
-  std::string input = util::base64url_encode(header.dump()) + "." + util::base64url_encode(payload.dump());
+  return sign_json_text(header.dump(), payload.dump(), key, alg);
+}
+
+Result<std::string> sign_json_text(std::string_view header_json, std::string_view payload_json,
+                                   const crypto::RsaPrivateKey& key, crypto::SignatureAlg alg) {
+  std::string input = util::base64url_encode(header_json);
+  input += '.';
+  input += util::base64url_encode(payload_json);
   XDR_TRY_ASSIGN(std::string sig, key.sign(alg, input));
-  return input + "." + util::base64url_encode(sig);
+  input += '.';
+  input += util::base64url_encode(sig);
+  return input;
 }
 
 } // namespace xdr::jwt

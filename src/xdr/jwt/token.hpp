@@ -38,5 +38,9 @@ std::string_view alg_name(crypto::SignatureAlg alg);
 // Signs header.payload with `key`; the header's "alg" is set from `alg`.
 Result<std::string> sign(Json header, const Json& payload, const crypto::RsaPrivateKey& key,
                          crypto::SignatureAlg alg = crypto::SignatureAlg::rs256);
+// Signs JSON texts as they are (for callers that write JSON directly); the header text must carry
+// the "alg" of `alg`.
+Result<std::string> sign_json_text(std::string_view header_json, std::string_view payload_json,
+                                   const crypto::RsaPrivateKey& key, crypto::SignatureAlg alg = crypto::SignatureAlg::rs256);
 
 } // namespace xdr::jwt
