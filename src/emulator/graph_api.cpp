@@ -7,6 +7,7 @@
 
 #include <emulator/kql/kql.hpp>
 #include <emulator/kql/render.hpp>
+#include <emulator/graph_render.hpp>
 #include <emulator/odata_filter.hpp>
 #include <emulator/resource_server.hpp>
 #include <xdr/util/strings.hpp>
@@ -247,7 +248,8 @@ OrderedJson graph_comments(const Incident& inc) {
   return out;
 }
 
-// The incident in Graph's shape; caller holds the data's lock.
+} // namespace
+
 OrderedJson graph_incident(const TenantData& data, const Incident& inc, bool with_alerts) {
   const std::string& tid = data.profile().tenant_id;
   std::string id = std::to_string(inc.id);
@@ -278,6 +280,8 @@ OrderedJson graph_incident(const TenantData& data, const Incident& inc, bool wit
   }
   return j;
 }
+
+namespace {
 
 // ---- request plumbing ----
 

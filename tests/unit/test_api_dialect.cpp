@@ -424,3 +424,214 @@ TEST(ApiDialect, InPlaceParsingGivesTheSameIncidents) {
 
 } // namespace
 } // namespace xdr::api
+
+// parse_incident_page_into reuses the objects of the page before: every field a page does not set must be
+// reset, whatever the page before held. The "full" documents set every field of every model type (each
+// key each dialect maps); parsing a sparse page after them must equal parsing it fresh.
+namespace xdr::api {
+namespace {
+
+const char* const k_full_legacy_incident = R"({
+  "incidentId": 924565, "redirectIncidentId": 924566, "incidentName": "Ransomware activity on multiple endpoints",
+  "createdTime": "2020-09-06T14:46:57.0733333Z", "lastUpdateTime": "2020-09-06T14:46:57.29Z",
+  "assignedTo": "secop123@contoso.onmicrosoft.com", "classification": "TruePositive", "determination": "Malware",
+  "status": "Resolved", "severity": "High", "tags": ["Demo tag with a long enough name", "Second"],
+  "comments": [{"comment": "a comment long enough to leave the small buffer", "createdBy": "secop123@contoso.com",
+                "createdTime": "2021-01-26T01:00:37.8404534Z"},
+               {"comment": "second", "createdBy": "b@contoso.com", "createdTime": "2021-01-27T01:00:37Z"}],
+  "detectionSource": "MicrosoftDefenderForEndpoint",
+  "alerts": [{
+    "alertId": "da637320434838453466_-1849519512", "incidentId": 924565, "serviceSource": "MicrosoftDefenderForEndpoint",
+    "creationTime": "2020-09-06T14:46:55.7182276Z", "lastUpdatedTime": "2020-09-06T14:46:57.2433333Z",
+    "resolvedTime": "2020-09-07T14:46:57Z", "firstActivity": "2020-09-04T05:22:59Z", "lastActivity": "2020-09-05T05:22:59Z",
+    "title": "Ransomware activity detected on the device", "description": "A long description of what happened here",
+    "category": "Ransomware", "status": "Resolved", "severity": "High", "investigationId": 42,
+    "investigationState": "UnsupportedAlertType", "classification": "TruePositive", "determination": "Malware",
+    "detectionSource": "WindowsDefenderAv", "detectorId": "a2b9e9f5-7e6e-4a4a-9f3d-0c0c0c0c0c0c",
+    "assignedTo": "automation@contoso.onmicrosoft.com", "actorName": "A threat actor with a long name",
+    "threatFamilyName": "Ransom:Win32/SomeFamilyName", "mitreTechniques": ["T1486: Data Encrypted for Impact", "T1490"],
+    "devices": [{"mdatpDeviceId": "0123456789abcdef0123456789abcdef01234567",
+                 "aadDeviceId": "80fe8ff8-2624-418e-9591-41f0491218f9", "deviceDnsName": "clientmachine.contoso.com",
+                 "osPlatform": "WindowsServer2016", "version": "1607", "osProcessor": "x64", "osBuild": 14393,
+                 "healthStatus": "Active", "riskScore": "Informational", "rbacGroupName": "A device group name",
+                 "rbacGroupId": 7, "firstSeen": "2020-02-06T14:16:01.9330135Z",
+                 "tags": ["Test Tag 5 with a longer name", "T2"], "defenderAvStatus": "UpdatedAndEnabledLongValue",
+                 "onboardingStatus": "OnboardedWithALongerValue"}],
+    "entities": [{"entityType": "Process", "sha1": "5d2f7b0a1c0b3a3c9f9d5e4d3c2b1a0f9e8d7c6b",
+                  "sha256": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                  "fileName": "notepad-with-a-long-name.exe", "filePath": "C:\\Windows\\System32\\LongFolderName",
+                  "processId": 1234, "processCommandLine": "notepad.exe C:\\some\\document\\with\\a\\long\\path.txt",
+                  "processCreationTime": "2020-09-06T14:46:00Z", "parentProcessId": 567,
+                  "parentProcessCreationTime": "2020-09-06T14:45:00Z", "ipAddress": "2001:db8:85a3::8a2e:370:7334",
+                  "url": "https://a.long.example.com/path", "accountName": "a-long-account-name",
+                  "domainName": "CONTOSO-LONG-DOMAIN", "userSid": "S-1-5-21-1111111111-2222222222-3333333333-1001",
+                  "aadUserId": "11111111-2222-3333-4444-555555555555", "userPrincipalName": "user.name@contoso.com",
+                  "mailboxDisplayName": "A mailbox display name", "mailboxAddress": "mailbox.address@contoso.com",
+                  "clusterBy": "A cluster-by value, long", "sender": "sender.address@fabrikam.com",
+                  "recipient": "recipient.address@contoso.com", "subject": "A subject line of an e-mail message",
+                  "deliveryAction": "DeliveredToJunkFolder", "securityGroupId": "22222222-3333-4444-5555-666666666666",
+                  "securityGroupName": "A security group name", "registryHive": "HKEY_LOCAL_MACHINE_LONG",
+                  "registryKey": "SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run", "registryValueType": "ExpandString",
+                  "registryValue": "C:\\Program Files\\something.exe", "deviceId": "0123456789abcdef0123456789abcdef01234567",
+                  "parentProcessFileName": "explorer-with-a-long-name.exe"}]
+  }]
+})";
+
+const char* const k_full_graph_incident = R"({
+  "@odata.type": "#microsoft.graph.security.incident", "id": "2972395", "redirectIncidentId": "2972396",
+  "incidentWebUrl": "https://security.microsoft.com/incidents/2972395?tid=12f988bf-16f1-11af-11ab-1d7cd011db47",
+  "tenantId": "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c", "displayName": "Multi-stage incident involving many things",
+  "createdDateTime": "2021-08-13T08:43:35.5533333Z", "lastUpdateDateTime": "2021-09-30T09:35:45.1133333Z",
+  "assignedTo": "KaiC@contoso.onmicrosoft.com", "classification": "truePositive", "determination": "multiStagedAttack",
+  "status": "awaitingAction", "severity": "medium", "customTags": ["Demo custom tag, long"], "systemTags": ["Defender Experts"],
+  "description": "A description of the incident, long enough",
+  "comments": [{"comment": "Demo comment, long enough to allocate", "createdByDisplayName": "Kai Carter, long name",
+                "createdDateTime": "2021-09-30T12:07:37.2756993Z"}],
+  "alerts": [{
+    "id": "da637551227677560813_-961444813", "incidentId": "2972395", "serviceSource": "microsoftDefenderForEndpoint",
+    "createdDateTime": "2021-04-27T12:19:27.7211305Z", "lastUpdateDateTime": "2021-05-02T14:19:01.3266667Z",
+    "resolvedDateTime": "2021-05-03T14:19:01Z", "firstActivityDateTime": "2021-04-26T07:45:50.116Z",
+    "lastActivityDateTime": "2021-05-02T07:56:58.222Z", "title": "Suspicious execution of hidden file",
+    "description": "A hidden file has been launched, long description", "category": "DefenseEvasion",
+    "status": "inProgress", "severity": "low", "investigationId": 9, "investigationState": "PartiallyRemediated",
+    "classification": "falsePositive", "determination": "clean", "detectionSource": "antivirus",
+    "detectorId": "e0da400f-affd-43ef-b1d5-afc2eb6f2756", "assignedTo": "KaiC@contoso.onmicrosoft.com",
+    "actorDisplayName": "An actor display name", "threatFamilyName": "A threat family name",
+    "mitreTechniques": ["T1564.001", "T1059: Command and Scripting"],
+    "evidence": [
+      {"@odata.type": "#microsoft.graph.security.deviceEvidence", "mdeDeviceId": "73e7e2de709dff64ef64b1d0c30e67fab63279db",
+       "azureAdDeviceId": "80fe8ff8-2624-418e-9591-41f0491218f9", "deviceDnsName": "tempDns.contoso.com",
+       "osPlatform": "Windows10", "osBuild": 22424, "version": "Other", "healthStatus": "active", "riskScore": "medium",
+       "rbacGroupId": 75, "rbacGroupName": "UnassignedGroup with a long name", "onboardingStatus": "onboardedLonger",
+       "defenderAvStatus": "notSupportedLonger", "firstSeenDateTime": "2020-09-12T07:28:32.4321753Z",
+       "tags": ["Test Machine with a long tag"]},
+      {"@odata.type": "#microsoft.graph.security.processEvidence", "mdeDeviceId": "73e7e2de709dff64ef64b1d0c30e67fab63279db",
+       "processId": 4780, "parentProcessId": 668, "processCommandLine": "\"MsSense.exe\" with long arguments here",
+       "processCreationDateTime": "2021-08-12T12:43:19.0772577Z",
+       "parentProcessCreationDateTime": "2021-08-12T11:39:47.2312577Z",
+       "imageFile": {"sha1": "5d2f7b0a1c0b3a3c9f9d5e4d3c2b1a0f9e8d7c6b",
+                     "sha256": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                     "fileName": "MsSense-long-name.exe", "filePath": "C:\\Program Files\\Windows Defender Advanced"},
+       "parentProcessImageFile": {"fileName": "services-long-name.exe"},
+       "userAccount": {"accountName": "SYSTEM-long-account", "domainName": "NT AUTHORITY LONG",
+                       "userSid": "S-1-5-18-000000000000000000000000000", "azureAdUserId": "11111111-2222-3333-4444-555555555555",
+                       "userPrincipalName": "system.account@contoso.com"},
+       "ipAddress": "2001:db8:85a3::8a2e:370:7334", "url": "https://a.long.example.com/path",
+       "registryKey": "SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run", "registryHive": "HKEY_LOCAL_MACHINE_LONG",
+       "registryValueType": "ExpandString", "registryValue": "C:\\Program Files\\something.exe",
+       "recipientEmailAddress": "recipient.address@contoso.com", "subject": "A subject line of an e-mail message",
+       "p1Sender": {"displayName": "Sender", "emailAddress": "sender.address@fabrikam.com"},
+       "primaryAddress": "mailbox.address@contoso.com", "displayName": "A mailbox display name",
+       "securityGroupId": "22222222-3333-4444-5555-666666666666"}
+    ]
+  }]
+})";
+
+std::string page_of(const std::vector<std::string>& incidents) {
+  std::string out = R"({"@odata.context": "x", "value": [)";
+  for (size_t i = 0; i < incidents.size(); ++i) out += (i ? "," : "") + incidents[i];
+  return out + "]}";
+}
+
+// Parses `body` into `page` and checks it equals a fresh parse.
+void expect_into_equals_fresh(const std::string& body, Dialect dialect, IncidentPage& page) {
+  auto fresh = parse_incident_page(body, dialect);
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  std::string copy = body;
+  auto into = parse_incident_page_into(copy, dialect, page);
+  ASSERT_TRUE(into) << into.error().message;
+  EXPECT_EQ(page.incidents, fresh->incidents);
+  EXPECT_EQ(page.next_link, fresh->next_link);
+  EXPECT_EQ(page.count, fresh->count);
+}
+
+TEST(ApiDialect, ParseIntoAReusedPageResetsWhatTheNewPageLacks) {
+  const std::string full = page_of({k_full_legacy_incident, k_full_legacy_incident, k_full_legacy_incident});
+  IncidentPage page;
+  expect_into_equals_fresh(full, Dialect::legacy, page);
+  ASSERT_EQ(page.incidents.size(), 3u);
+  const Entity& full_entity = page.incidents[0].alerts[0].entities[0];
+  EXPECT_TRUE(full_entity.sha1 && full_entity.parent_process_file_name && full_entity.device_id);
+  EXPECT_EQ(page.incidents[0].alerts[0].devices.size(), 1u);
+  EXPECT_EQ(page.incidents[0].redirect_incident_id, "924566");
+
+  // Fewer incidents, each with a few keys only (others absent or null): nothing of the page before remains.
+  const std::string sparse = page_of({R"({"incidentId": 1, "status": null, "classification": null, "assignedTo": null,
+      "alerts": [{"alertId": "a1", "entities": [{"entityType": "User", "sha1": null}]}]})"});
+  expect_into_equals_fresh(sparse, Dialect::legacy, page);
+  ASSERT_EQ(page.incidents.size(), 1u);
+  const Incident& inc = page.incidents[0];
+  EXPECT_EQ(inc.incident_id, "1");
+  EXPECT_FALSE(inc.redirect_incident_id);
+  EXPECT_FALSE(inc.assigned_to);
+  EXPECT_EQ(inc.status, IncidentStatus::active);
+  EXPECT_EQ(inc.severity, Severity::unspecified);
+  EXPECT_EQ(inc.classification, Classification::unknown);
+  EXPECT_TRUE(inc.incident_name.empty());
+  EXPECT_TRUE(inc.tags.empty());
+  EXPECT_TRUE(inc.comments.empty());
+  ASSERT_EQ(inc.alerts.size(), 1u);
+  EXPECT_TRUE(inc.alerts[0].devices.empty());
+  EXPECT_TRUE(inc.alerts[0].mitre_techniques.empty());
+  EXPECT_FALSE(inc.alerts[0].classification);
+  ASSERT_EQ(inc.alerts[0].entities.size(), 1u);
+  EXPECT_EQ(inc.alerts[0].entities[0], (Entity{.entity_type = "User"}));
+
+  // And back: more incidents than the reused page holds, full again.
+  expect_into_equals_fresh(full, Dialect::legacy, page);
+  // A page with an empty "value" and a next link; then one with neither.
+  expect_into_equals_fresh(R"({"value": [], "@odata.nextLink": "https://api.security.microsoft.com/api/incidents?$skip=3"})",
+                           Dialect::legacy, page);
+  EXPECT_TRUE(page.incidents.empty());
+  EXPECT_TRUE(page.next_link);
+  expect_into_equals_fresh(R"({"value": []})", Dialect::legacy, page);
+  EXPECT_FALSE(page.next_link);
+}
+
+TEST(ApiDialect, ParseIntoAReusedGraphPageSwapsDeviceAndEntityEvidence) {
+  const std::string full = page_of({k_full_graph_incident, k_full_graph_incident});
+  IncidentPage page;
+  expect_into_equals_fresh(full, Dialect::graph, page);
+  ASSERT_EQ(page.incidents.size(), 2u);
+  ASSERT_EQ(page.incidents[0].alerts[0].devices.size(), 1u);
+  ASSERT_EQ(page.incidents[0].alerts[0].entities.size(), 1u);
+  const Entity& process = page.incidents[0].alerts[0].entities[0];
+  EXPECT_TRUE(process.sha256 && process.user_principal_name && process.sender && process.parent_process_file_name);
+
+  // Evidence in another order and kind: the device slot of the page before now holds nothing, entities more.
+  const std::string other = page_of({R"({"id": "7", "alerts": [{"id": "b", "evidence": [
+      {"@odata.type": "#microsoft.graph.security.userEvidence", "userAccount": {"accountName": "u"}},
+      {"@odata.type": "#microsoft.graph.security.fileEvidence", "fileDetails": {"fileName": "f.exe"}},
+      {"@odata.type": "#microsoft.graph.security.someNewEvidence"}]}]})"});
+  expect_into_equals_fresh(other, Dialect::graph, page);
+  ASSERT_EQ(page.incidents.size(), 1u);
+  const Alert& alert = page.incidents[0].alerts[0];
+  EXPECT_TRUE(alert.devices.empty());
+  ASSERT_EQ(alert.entities.size(), 3u);
+  EXPECT_EQ(alert.entities[0], (Entity{.entity_type = "User", .account_name = "u"}));
+  EXPECT_EQ(alert.entities[1], (Entity{.entity_type = "File", .file_name = "f.exe"}));
+  EXPECT_EQ(alert.entities[2], (Entity{.entity_type = "SomeNew"}));
+  EXPECT_TRUE(page.incidents[0].description.empty());
+  EXPECT_TRUE(page.incidents[0].tenant_id.empty());
+
+  // A device where an entity was, and the legacy dialect after Graph into the same page.
+  const std::string device_only = page_of({R"({"id": "8", "alerts": [{"id": "c", "evidence": [
+      {"@odata.type": "#microsoft.graph.security.deviceEvidence", "mdeDeviceId": "d1"}]}]})"});
+  expect_into_equals_fresh(device_only, Dialect::graph, page);
+  ASSERT_EQ(page.incidents[0].alerts[0].devices.size(), 1u);
+  EXPECT_EQ(page.incidents[0].alerts[0].devices[0], (Device{.mdatp_device_id = "d1"}));
+  EXPECT_TRUE(page.incidents[0].alerts[0].entities.empty());
+  expect_into_equals_fresh(full, Dialect::graph, page);
+  expect_into_equals_fresh(page_of({k_full_legacy_incident}), Dialect::legacy, page);
+  expect_into_equals_fresh(full, Dialect::graph, page);
+}
+
+TEST(ApiDialect, ParseIntoAfterAFailureStillParsesTheNextPage) {
+  IncidentPage page;
+  std::string broken = page_of({k_full_legacy_incident}).substr(0, 2000);
+  EXPECT_FALSE(parse_incident_page_into(broken, Dialect::legacy, page));
+  expect_into_equals_fresh(page_of({R"({"incidentId": 5})"}), Dialect::legacy, page);
+}
+
+} // namespace
+} // namespace xdr::api

@@ -1,8 +1,12 @@
 #include <xdr/api/dialect.hpp>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <type_traits>
 
 #include <simdjson.h>
 
@@ -164,7 +168,7 @@ bool type_of(Reader& r, od::value& v, od::json_type& t) {
 
 // Calls f(raw key, value) for each field; f returns false to abort.
 template <class F>
-bool for_each_field(Reader& r, od::value v, F&& f) {
+bool for_each_field(Reader& r, od::value& v, F&& f) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t != od::json_type::object) return r.fail_type("an object", t);
@@ -180,7 +184,7 @@ bool for_each_field(Reader& r, od::value v, F&& f) {
 
 // Calls f(index, element) for each element; null is an empty array.
 template <class F>
-bool for_each_element(Reader& r, od::value v, F&& f) {
+bool for_each_element(Reader& r, od::value& v, F&& f) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
@@ -199,8 +203,56 @@ bool for_each_element(Reader& r, od::value v, F&& f) {
   return true;
 }
 
-// A string; null gives "" (and `present` false when asked).
-bool read_string(Reader& r, od::value v, std::string& out) {
+// ---------------------------------------------------------------------------------------------------------
+// Reuse. A page is parsed into the model objects of the page before it (parse_incident_page_into), so
+// strings and vectors keep their capacity instead of being allocated again. Each object notes which of its
+// fields the document set (Seen, one bit per field slot) and resets the others afterwards: nothing of an
+// earlier page survives. A reader of a seen field writes the whole field (null included).
+
+void reset_field(std::string& s) { s.clear(); }
+template <class T>
+void reset_field(std::optional<T>& o) { o.reset(); }
+template <class T>
+void reset_field(std::vector<T>& v) { v.clear(); }
+template <class E>
+  requires std::is_enum_v<E>
+void reset_field(E& e) { e = E{}; }
+
+class Seen {
+public:
+  void set(unsigned slot) { m_bits |= uint64_t{1} << slot; }
+  bool has(unsigned slot) const { return (m_bits >> slot & 1) != 0; }
+  // Resets each of `fields` (in slot order) that was not set.
+  template <class T, class... M>
+  void reset_others(T& object, M T::*... fields) const {
+    static_assert(sizeof...(M) <= 64);
+    unsigned slot = 0;
+    ((has(slot++) ? void() : reset_field(object.*fields)), ...);
+  }
+
+private:
+  uint64_t m_bits = 0;
+};
+
+// Element `index` of `v` to parse into: the one already there (reused) or a new one.
+template <class T>
+T& element_at(std::vector<T>& v, size_t index) {
+  if (index == v.size()) v.emplace_back();
+  return v[index];
+}
+
+// Parses each element of array `v` into element_at(out, i) with read(element, out[i]); `out` ends with as many
+// elements as the array has (null: none).
+template <class T, class F>
+bool read_array_into(Reader& r, od::value& v, std::vector<T>& out, F&& read) {
+  size_t n = 0;
+  XDR_R(for_each_element(r, v, [&](od::value& element) { return read(element, element_at(out, n++)); }));
+  out.resize(n);
+  return true;
+}
+
+// A string; null gives "".
+bool read_string(Reader& r, od::value& v, std::string& out) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
@@ -214,7 +266,16 @@ bool read_string(Reader& r, od::value v, std::string& out) {
   return true;
 }
 
-bool read_opt_string(Reader& r, od::value v, std::optional<std::string>& out) {
+// Assigns into the string `out` already holds, if any (its capacity is kept).
+void assign_opt(std::optional<std::string>& out, std::string_view s) {
+  if (out) {
+    out->assign(s.data(), s.size());
+  } else {
+    out.emplace(s);
+  }
+}
+
+bool read_opt_string(Reader& r, od::value& v, std::optional<std::string>& out) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
@@ -224,11 +285,11 @@ bool read_opt_string(Reader& r, od::value v, std::optional<std::string>& out) {
   if (t != od::json_type::string) return r.fail_type("a string or null", t);
   std::string_view s;
   if (auto e = v.get_string().get(s)) return r.fail_simd(e);
-  out.emplace(s);
+  assign_opt(out, s);
   return true;
 }
 
-bool read_time(Reader& r, od::value v, std::optional<TimePoint>& out) {
+bool read_time(Reader& r, od::value& v, std::optional<TimePoint>& out) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
@@ -244,7 +305,7 @@ bool read_time(Reader& r, od::value v, std::optional<TimePoint>& out) {
   return true;
 }
 
-bool read_int(Reader& r, od::value v, std::optional<int64_t>& out) {
+bool read_int(Reader& r, od::value& v, std::optional<int64_t>& out) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
@@ -258,49 +319,45 @@ bool read_int(Reader& r, od::value v, std::optional<int64_t>& out) {
   return true;
 }
 
-// An id sent as a number (legacy) or a string (Graph); kept as decimal text.
-bool read_id(Reader& r, od::value v, std::string& out) {
+// An id sent as a number (legacy) or a string (Graph); kept as decimal text. `present` tells null apart.
+bool read_id(Reader& r, od::value& v, std::string& out, bool* present = nullptr) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
+  if (present) *present = t != od::json_type::null;
   if (t == od::json_type::number) {
     int64_t n = 0;
     if (auto e = v.get_int64().get(n)) return r.fail_simd(e);
-    out = std::to_string(n);
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.assign(digits, static_cast<size_t>(end - digits));
     return true;
   }
   if (t == od::json_type::string || t == od::json_type::null) return read_string(r, v, out);
   return r.fail_type("an id (number or string)", t);
 }
 
-bool read_opt_id(Reader& r, od::value v, std::optional<std::string>& out) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
-    out.reset();
-    return true;
-  }
-  std::string id;
-  XDR_R(read_id(r, v, id));
-  out = std::move(id);
+bool read_opt_id(Reader& r, od::value& v, std::optional<std::string>& out) {
+  if (!out) out.emplace();
+  bool present = false;
+  XDR_R(read_id(r, v, *out, &present));
+  if (!present) out.reset();
   return true;
 }
 
-bool read_strings(Reader& r, od::value v, std::vector<std::string>& out) {
-  out.clear();
-  return for_each_element(r, v, [&](od::value element) {
-    std::string s;
-    XDR_R(read_string(r, element, s));
-    out.push_back(std::move(s));
-    return true;
-  });
+bool read_strings(Reader& r, od::value& v, std::vector<std::string>& out) {
+  return read_array_into(r, v, out, [&](od::value& element, std::string& s) { return read_string(r, element, s); });
 }
 
-// An enum by name in either dialect's spelling; unknown names are unknown_future_value; null keeps `out`.
+// An enum by name in either dialect's spelling; unknown names are unknown_future_value; null is the default
+// (the first enumerator).
 template <class E>
-bool read_enum(Reader& r, od::value v, E& out, std::optional<E> (*parse)(std::string_view)) {
+bool read_enum(Reader& r, od::value& v, E& out, std::optional<E> (*parse)(std::string_view)) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) return true;
+  if (t == od::json_type::null) {
+    out = E{};
+    return true;
+  }
   if (t != od::json_type::string) return r.fail_type("a string (enum name)", t);
   std::string_view s;
   if (auto e = v.get_string().get(s)) return r.fail_simd(e);
@@ -309,7 +366,7 @@ bool read_enum(Reader& r, od::value v, E& out, std::optional<E> (*parse)(std::st
 }
 
 template <class E>
-bool read_opt_enum(Reader& r, od::value v, std::optional<E>& out, std::optional<E> (*parse)(std::string_view)) {
+bool read_opt_enum(Reader& r, od::value& v, std::optional<E>& out, std::optional<E> (*parse)(std::string_view)) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) {
@@ -338,27 +395,34 @@ constexpr std::string_view k_comment_names[] = {"comment", "createdBy", "created
                                                 "createdDateTime", "createTime"};
 constexpr auto k_comment_keys = keys(k_comment_names);
 
-bool read_comment(Reader& r, od::value v, Comment& c) {
+bool read_comment(Reader& r, od::value& v, Comment& c) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  Seen seen; // slots: comment, created_by, created_time
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     switch (k_comment_keys.match(key, hint)) {
-    case 0: return field(r, "comment", [&] { return read_string(r, value, c.comment); });
+    case 0: seen.set(0); return field(r, "comment", [&] { return read_string(r, value, c.comment); });
     case 1:
-    case 3: return field(r, "createdBy", [&] { return read_string(r, value, c.created_by); });
+    case 3: seen.set(1); return field(r, "createdBy", [&] { return read_string(r, value, c.created_by); });
     case 2:
     case 4:
-    case 5: return field(r, "createdTime", [&] { return read_time(r, value, c.created_time); });
+    case 5: seen.set(2); return field(r, "createdTime", [&] { return read_time(r, value, c.created_time); });
     default: return true;
     }
-  });
+  }));
+  seen.reset_others(c, &Comment::comment, &Comment::created_by, &Comment::created_time);
+  return true;
 }
 
-bool read_comments(Reader& r, od::value v, std::vector<Comment>& out) {
-  out.clear();
-  return for_each_element(r, v, [&](od::value element) {
-    out.emplace_back();
-    return read_comment(r, element, out.back());
-  });
+bool read_comments(Reader& r, od::value& v, std::vector<Comment>& out) {
+  return read_array_into(r, v, out, [&](od::value& element, Comment& c) { return read_comment(r, element, c); });
+}
+
+// Device fields in slot order: the legacy keys' order (k_device_names).
+void reset_unseen(Device& d, const Seen& seen) {
+  seen.reset_others(d, &Device::mdatp_device_id, &Device::aad_device_id, &Device::device_dns_name, &Device::os_platform,
+                    &Device::version, &Device::os_processor, &Device::os_build, &Device::health_status,
+                    &Device::risk_score, &Device::rbac_group_name, &Device::rbac_group_id, &Device::first_seen,
+                    &Device::tags, &Device::defender_av_status, &Device::onboarding_status);
 }
 
 constexpr std::string_view k_device_names[] = {
@@ -367,11 +431,13 @@ constexpr std::string_view k_device_names[] = {
     "tags",          "defenderAvStatus", "onboardingStatus"};
 constexpr auto k_device_keys = keys(k_device_names);
 
-bool read_device(Reader& r, od::value v, Device& d) {
+bool read_device(Reader& r, od::value& v, Device& d) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  Seen seen;
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_device_keys.match(key, hint);
     if (k < 0) return true;
+    seen.set(static_cast<unsigned>(k));
     return field(r, k_device_names[k], [&] {
       switch (k) {
       case 0: return read_string(r, value, d.mdatp_device_id);
@@ -391,7 +457,9 @@ bool read_device(Reader& r, od::value v, Device& d) {
       default: return read_opt_string(r, value, d.onboarding_status);
       }
     });
-  });
+  }));
+  reset_unseen(d, seen);
+  return true;
 }
 
 constexpr std::string_view k_entity_names[] = {
@@ -405,15 +473,40 @@ constexpr std::string_view k_entity_names[] = {
     "registryValueType", "registryValue",  "deviceId",         "parentProcessFileName"};
 constexpr auto k_entity_keys = keys(k_entity_names);
 
-bool read_entity(Reader& r, od::value v, Entity& e) {
+// Entity field slots: the legacy keys' order (k_entity_names).
+enum EntitySlot : unsigned {
+  es_entity_type, es_sha1, es_sha256, es_file_name, es_file_path, es_process_id, es_process_command_line,
+  es_process_creation_time, es_parent_process_id, es_parent_process_creation_time, es_ip_address, es_url,
+  es_account_name, es_domain_name, es_user_sid, es_aad_user_id, es_user_principal_name, es_mailbox_display_name,
+  es_mailbox_address, es_cluster_by, es_sender, es_recipient, es_subject, es_delivery_action, es_security_group_id,
+  es_security_group_name, es_registry_hive, es_registry_key, es_registry_value_type, es_registry_value,
+  es_device_id, es_parent_process_file_name
+};
+
+void reset_unseen(Entity& e, const Seen& seen) {
+  seen.reset_others(e, &Entity::entity_type, &Entity::sha1, &Entity::sha256, &Entity::file_name, &Entity::file_path,
+                    &Entity::process_id, &Entity::process_command_line, &Entity::process_creation_time,
+                    &Entity::parent_process_id, &Entity::parent_process_creation_time, &Entity::ip_address,
+                    &Entity::url, &Entity::account_name, &Entity::domain_name, &Entity::user_sid, &Entity::aad_user_id,
+                    &Entity::user_principal_name, &Entity::mailbox_display_name, &Entity::mailbox_address,
+                    &Entity::cluster_by, &Entity::sender, &Entity::recipient, &Entity::subject,
+                    &Entity::delivery_action, &Entity::security_group_id, &Entity::security_group_name,
+                    &Entity::registry_hive, &Entity::registry_key, &Entity::registry_value_type,
+                    &Entity::registry_value, &Entity::device_id, &Entity::parent_process_file_name);
+}
+
+bool read_entity(Reader& r, od::value& v, Entity& e) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  Seen seen;
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_entity_keys.match(key, hint);
     if (k < 0) return true;
-    // Most of the 31 keys are null on any one entity: the common case costs one type peek.
+    // Most of the 31 keys are null on any one entity: the common case costs one type peek (and the field
+    // stays unseen, so it is reset below).
     od::json_type t{};
     XDR_R(type_of(r, value, t));
     if (t == od::json_type::null && k != 0) return true;
+    seen.set(static_cast<unsigned>(k));
     return field(r, k_entity_names[k], [&] {
       switch (k) {
       case 0: return read_string(r, value, e.entity_type);
@@ -450,13 +543,15 @@ bool read_entity(Reader& r, od::value v, Entity& e) {
       default: return read_opt_string(r, value, e.parent_process_file_name);
       }
     });
-  });
+  }));
+  reset_unseen(e, seen);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Graph evidence: deviceEvidence -> Device; the rest -> Entity with the legacy entityType names.
 
-std::string entity_type_of(std::string_view odata_type) {
+void set_entity_type(std::string& out, std::string_view odata_type) {
   constexpr std::string_view prefix = "#microsoft.graph.security.";
   if (odata_type.substr(0, prefix.size()) == prefix) odata_type.remove_prefix(prefix.size());
   struct Map {
@@ -469,33 +564,43 @@ std::string entity_type_of(std::string_view odata_type) {
       {"analyzedMessageEvidence", "MailMessage"}, {"mailClusterEvidence", "MailCluster"},
       {"registryKeyEvidence", "Registry"}, {"registryValueEvidence", "Registry"},
       {"securityGroupEvidence", "SecurityGroup"}, {"deviceEvidence", "Device"}};
-  for (const auto& m : k_map)
-    if (m.graph == odata_type) return std::string(m.legacy);
-  std::string name(odata_type);
-  if (name.size() > 8 && name.compare(name.size() - 8, 8, "Evidence") == 0) name.resize(name.size() - 8);
-  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
-  return name;
+  for (const auto& m : k_map) {
+    if (m.graph == odata_type) {
+      out.assign(m.legacy.data(), m.legacy.size());
+      return;
+    }
+  }
+  constexpr std::string_view suffix = "Evidence";
+  if (odata_type.size() > suffix.size() && odata_type.substr(odata_type.size() - suffix.size()) == suffix)
+    odata_type.remove_suffix(suffix.size());
+  out.assign(odata_type.data(), odata_type.size());
+  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
 }
 
 constexpr std::string_view k_file_names[] = {"sha1", "sha256", "fileName", "filePath"};
 constexpr auto k_file_keys = keys(k_file_names);
 
-// fileDetails / imageFile: hashes, name and path onto the entity (or only the name when `name_only`).
-bool read_file_details(Reader& r, od::value v, Entity& e, bool parent) {
+// fileDetails / imageFile: hashes, name and path onto the entity (or only the name onto
+// parent_process_file_name when `parent`).
+bool read_file_details(Reader& r, od::value& v, Entity& e, Seen& seen, bool parent) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_file_keys.match(key, hint);
     if (k < 0) return true;
     return field(r, k_file_names[k], [&] {
-      if (parent) return k == 2 ? read_opt_string(r, value, e.parent_process_file_name) : true;
+      if (parent) {
+        if (k != 2) return true;
+        seen.set(es_parent_process_file_name);
+        return read_opt_string(r, value, e.parent_process_file_name);
+      }
       switch (k) {
-      case 0: return read_opt_string(r, value, e.sha1);
-      case 1: return read_opt_string(r, value, e.sha256);
-      case 2: return read_opt_string(r, value, e.file_name);
-      default: return read_opt_string(r, value, e.file_path);
+      case 0: seen.set(es_sha1); return read_opt_string(r, value, e.sha1);
+      case 1: seen.set(es_sha256); return read_opt_string(r, value, e.sha256);
+      case 2: seen.set(es_file_name); return read_opt_string(r, value, e.file_name);
+      default: seen.set(es_file_path); return read_opt_string(r, value, e.file_path);
       }
     });
   });
@@ -505,21 +610,21 @@ constexpr std::string_view k_account_names[] = {"accountName", "domainName", "us
                                                 "userPrincipalName"};
 constexpr auto k_account_keys = keys(k_account_names);
 
-bool read_user_account(Reader& r, od::value v, Entity& e) {
+bool read_user_account(Reader& r, od::value& v, Entity& e, Seen& seen) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t == od::json_type::null) return true;
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_account_keys.match(key, hint);
     if (k < 0) return true;
     return field(r, k_account_names[k], [&] {
       switch (k) {
-      case 0: return read_opt_string(r, value, e.account_name);
-      case 1: return read_opt_string(r, value, e.domain_name);
-      case 2: return read_opt_string(r, value, e.user_sid);
-      case 3: return read_opt_string(r, value, e.aad_user_id);
-      default: return read_opt_string(r, value, e.user_principal_name);
+      case 0: seen.set(es_account_name); return read_opt_string(r, value, e.account_name);
+      case 1: seen.set(es_domain_name); return read_opt_string(r, value, e.domain_name);
+      case 2: seen.set(es_user_sid); return read_opt_string(r, value, e.user_sid);
+      case 3: seen.set(es_aad_user_id); return read_opt_string(r, value, e.aad_user_id);
+      default: seen.set(es_user_principal_name); return read_opt_string(r, value, e.user_principal_name);
       }
     });
   });
@@ -530,13 +635,17 @@ bool read_user_account(Reader& r, od::value v, Entity& e) {
 constexpr std::string_view k_sender_names[] = {"emailAddress"};
 constexpr auto k_sender_keys = keys(k_sender_names);
 
-bool read_email_sender(Reader& r, od::value v, Entity& e) {
+bool read_email_sender(Reader& r, od::value& v, Entity& e, Seen& seen) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
-  if (t != od::json_type::object) return read_opt_string(r, v, e.sender);
+  if (t != od::json_type::object) {
+    seen.set(es_sender);
+    return read_opt_string(r, v, e.sender);
+  }
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     if (k_sender_keys.match(key, hint) < 0) return true;
+    seen.set(es_sender);
     return field(r, k_sender_names[0], [&] { return read_opt_string(r, value, e.sender); });
   });
 }
@@ -552,26 +661,43 @@ constexpr std::string_view k_evidence_names[] = {
     "primaryAddress",   "displayName",       "securityGroupId"};
 constexpr auto k_evidence_keys = keys(k_evidence_names);
 
-bool read_evidence(Reader& r, od::value v, Alert& alert) {
-  Entity e;
-  Device d;
-  bool is_device = false;
+// The Device slot (k_device_names order) each device key of k_evidence_names (1..14) fills.
+constexpr unsigned k_evidence_device_slot[] = {0, 0, 1, 2, 3, 6, 4, 7, 8, 10, 9, 14, 13, 11, 12};
+
+// One evidence item, parsed into both `d` and `e` (device evidence keeps `d`, any other `e`; the one not
+// kept is left partly written, to be reused or dropped by the caller); `is_device` says which.
+bool read_evidence(Reader& r, od::value& v, Device& d, Entity& e, bool& is_device) {
+  Seen device_seen;
+  Seen entity_seen;
+  is_device = false;
   size_t hint = 0;
-  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_evidence_keys.match(key, hint);
     if (k < 0) return true;
+    if (k >= 1 && k <= 14) device_seen.set(k_evidence_device_slot[k]);
     return field(r, k_evidence_names[k], [&] {
       switch (k) {
       case 0: {
-        std::string type;
-        XDR_R(read_string(r, value, type));
-        e.entity_type = entity_type_of(type);
+        entity_seen.set(es_entity_type);
+        od::json_type t{};
+        XDR_R(type_of(r, value, t));
+        if (t == od::json_type::null) {
+          e.entity_type.clear();
+        } else {
+          if (t != od::json_type::string) return r.fail_type("a string or null", t);
+          std::string_view type;
+          if (auto err = value.get_string().get(type)) return r.fail_simd(err);
+          set_entity_type(e.entity_type, type);
+        }
         is_device = e.entity_type == "Device";
         return true;
       }
       case 1: {
         XDR_R(read_string(r, value, d.mdatp_device_id));
-        if (!d.mdatp_device_id.empty()) e.device_id = d.mdatp_device_id;
+        if (!d.mdatp_device_id.empty()) {
+          entity_seen.set(es_device_id);
+          assign_opt(e.device_id, d.mdatp_device_id);
+        }
         return true;
       }
       case 2: return read_opt_string(r, value, d.aad_device_id);
@@ -588,34 +714,36 @@ bool read_evidence(Reader& r, od::value v, Alert& alert) {
       case 13: return read_time(r, value, d.first_seen);
       case 14: return read_strings(r, value, d.tags);
       case 15:
-      case 16: return read_file_details(r, value, e, false);
-      case 17: return read_file_details(r, value, e, true);
-      case 18: return read_int(r, value, e.process_id);
-      case 19: return read_int(r, value, e.parent_process_id);
-      case 20: return read_opt_string(r, value, e.process_command_line);
-      case 21: return read_time(r, value, e.process_creation_time);
-      case 22: return read_time(r, value, e.parent_process_creation_time);
-      case 23: return read_user_account(r, value, e);
-      case 24: return read_opt_string(r, value, e.registry_key);
-      case 25: return read_opt_string(r, value, e.registry_hive);
-      case 26: return read_opt_string(r, value, e.registry_value_type);
-      case 27: return read_opt_string(r, value, e.registry_value);
-      case 28: return read_opt_string(r, value, e.ip_address);
-      case 29: return read_opt_string(r, value, e.url);
-      case 30: return read_opt_string(r, value, e.ip_address);
-      case 31: return read_opt_string(r, value, e.recipient);
-      case 32: return read_opt_string(r, value, e.subject);
-      case 33: return read_email_sender(r, value, e);
-      case 34: return read_opt_string(r, value, e.mailbox_address);
-      case 35: return read_opt_string(r, value, e.mailbox_display_name);
-      default: return read_opt_string(r, value, e.security_group_id);
+      case 16: return read_file_details(r, value, e, entity_seen, false);
+      case 17: return read_file_details(r, value, e, entity_seen, true);
+      case 18: entity_seen.set(es_process_id); return read_int(r, value, e.process_id);
+      case 19: entity_seen.set(es_parent_process_id); return read_int(r, value, e.parent_process_id);
+      case 20: entity_seen.set(es_process_command_line); return read_opt_string(r, value, e.process_command_line);
+      case 21: entity_seen.set(es_process_creation_time); return read_time(r, value, e.process_creation_time);
+      case 22:
+        entity_seen.set(es_parent_process_creation_time);
+        return read_time(r, value, e.parent_process_creation_time);
+      case 23: return read_user_account(r, value, e, entity_seen);
+      case 24: entity_seen.set(es_registry_key); return read_opt_string(r, value, e.registry_key);
+      case 25: entity_seen.set(es_registry_hive); return read_opt_string(r, value, e.registry_hive);
+      case 26: entity_seen.set(es_registry_value_type); return read_opt_string(r, value, e.registry_value_type);
+      case 27: entity_seen.set(es_registry_value); return read_opt_string(r, value, e.registry_value);
+      case 28:
+      case 30: entity_seen.set(es_ip_address); return read_opt_string(r, value, e.ip_address);
+      case 29: entity_seen.set(es_url); return read_opt_string(r, value, e.url);
+      case 31: entity_seen.set(es_recipient); return read_opt_string(r, value, e.recipient);
+      case 32: entity_seen.set(es_subject); return read_opt_string(r, value, e.subject);
+      case 33: return read_email_sender(r, value, e, entity_seen);
+      case 34: entity_seen.set(es_mailbox_address); return read_opt_string(r, value, e.mailbox_address);
+      case 35: entity_seen.set(es_mailbox_display_name); return read_opt_string(r, value, e.mailbox_display_name);
+      default: entity_seen.set(es_security_group_id); return read_opt_string(r, value, e.security_group_id);
       }
     });
   }));
   if (is_device) {
-    alert.devices.push_back(std::move(d));
+    reset_unseen(d, device_seen);
   } else {
-    alert.entities.push_back(std::move(e));
+    reset_unseen(e, entity_seen);
   }
   return true;
 }
@@ -634,12 +762,34 @@ constexpr std::string_view k_alert_names[] = {
     "lastActivityDateTime", "actorDisplayName", "evidence"};
 constexpr auto k_alert_keys = keys(k_alert_names);
 
-bool read_alert(Reader& r, od::value v, Alert& a, Dialect dialect) {
+// The Alert slot each key fills: the legacy keys' order; Graph names onto their legacy twins (evidence
+// fills devices, 23, and entities, 24).
+constexpr unsigned k_alert_slot[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                     17, 18, 19, 20, 21, 22, 23, 24, 0,  3,  4,  5,  6,  7,  20, 23};
+static_assert(std::size(k_alert_slot) == std::size(k_alert_names));
+
+void reset_unseen(Alert& a, const Seen& seen) {
+  seen.reset_others(a, &Alert::alert_id, &Alert::incident_id, &Alert::service_source, &Alert::creation_time,
+                    &Alert::last_updated_time, &Alert::resolved_time, &Alert::first_activity, &Alert::last_activity,
+                    &Alert::title, &Alert::description, &Alert::category, &Alert::status, &Alert::severity,
+                    &Alert::investigation_id, &Alert::investigation_state, &Alert::classification,
+                    &Alert::determination, &Alert::detection_source, &Alert::detector_id, &Alert::assigned_to,
+                    &Alert::actor_name, &Alert::threat_family_name, &Alert::mitre_techniques, &Alert::devices,
+                    &Alert::entities);
+}
+
+bool read_alert(Reader& r, od::value& v, Alert& a, Dialect dialect) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  Seen seen;
+  // Devices and entities parsed so far: legacy `devices` / `entities` start their list, Graph `evidence`
+  // adds to both; the lists are cut to these counts at the end.
+  size_t devices = 0;
+  size_t entities = 0;
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     const int k = k_alert_keys.match(key, hint);
     if (k < 0) return true;
     if (dialect == Dialect::graph && k == 0) return true; // Graph's own name is `id`
+    seen.set(k_alert_slot[k]);
     return field(r, k_alert_names[k], [&] {
       switch (k) {
       case 0:
@@ -673,22 +823,30 @@ bool read_alert(Reader& r, od::value v, Alert& a, Dialect dialect) {
       case 21: return read_opt_string(r, value, a.threat_family_name);
       case 22: return read_strings(r, value, a.mitre_techniques);
       case 23:
-        a.devices.clear();
-        return for_each_element(r, value, [&](od::value element) {
-          a.devices.emplace_back();
-          return read_device(r, element, a.devices.back());
-        });
+        devices = 0;
+        return for_each_element(
+            r, value, [&](od::value& element) { return read_device(r, element, element_at(a.devices, devices++)); });
       case 24:
-        a.entities.clear();
-        return for_each_element(r, value, [&](od::value element) {
-          a.entities.emplace_back();
-          return read_entity(r, element, a.entities.back());
-        });
+        entities = 0;
+        return for_each_element(
+            r, value, [&](od::value& element) { return read_entity(r, element, element_at(a.entities, entities++)); });
       default:
-        return for_each_element(r, value, [&](od::value element) { return read_evidence(r, element, a); });
+        seen.set(24);
+        return for_each_element(r, value, [&](od::value& element) {
+          Device& d = element_at(a.devices, devices);
+          Entity& e = element_at(a.entities, entities);
+          bool is_device = false;
+          XDR_R(read_evidence(r, element, d, e, is_device));
+          ++(is_device ? devices : entities);
+          return true;
+        });
       }
     });
-  });
+  }));
+  reset_unseen(a, seen);
+  if (seen.has(23)) a.devices.resize(devices);
+  if (seen.has(24)) a.entities.resize(entities);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -703,10 +861,25 @@ constexpr std::string_view k_incident_names[] = {
     "lastUpdateDateTime", "customTags",       "systemTags",      "description"};
 constexpr auto k_incident_keys = keys(k_incident_names);
 
-bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value value, Incident& inc, Dialect dialect,
-                         size_t& hint) {
+// The Incident slot each key fills: the legacy keys' order, then the Graph-only fields (incidentWebUrl 14,
+// tenantId 15, systemTags 16, description 17); Graph names of legacy fields onto their twins.
+constexpr unsigned k_incident_slot[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 0, 14, 15, 2, 3, 4, 10, 16, 17};
+static_assert(std::size(k_incident_slot) == std::size(k_incident_names));
+
+void reset_unseen(Incident& inc, const Seen& seen) {
+  seen.reset_others(inc, &Incident::incident_id, &Incident::redirect_incident_id, &Incident::incident_name,
+                    &Incident::created_time, &Incident::last_update_time, &Incident::assigned_to,
+                    &Incident::classification, &Incident::determination, &Incident::status, &Incident::severity,
+                    &Incident::tags, &Incident::comments, &Incident::alerts, &Incident::detection_source,
+                    &Incident::incident_web_url, &Incident::tenant_id, &Incident::system_tags,
+                    &Incident::description);
+}
+
+bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value& value, Incident& inc, Dialect dialect,
+                         size_t& hint, Seen& seen) {
     const int k = k_incident_keys.match(key, hint);
     if (k < 0) return true;
+    seen.set(k_incident_slot[k]);
     return field(r, k_incident_names[k], [&] {
       switch (k) {
       case 0:
@@ -727,11 +900,8 @@ bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value va
       case 20: return read_strings(r, value, inc.tags);
       case 11: return read_comments(r, value, inc.comments);
       case 12:
-        inc.alerts.clear();
-        return for_each_element(r, value, [&](od::value element) {
-          inc.alerts.emplace_back();
-          return read_alert(r, element, inc.alerts.back(), dialect);
-        });
+        return read_array_into(r, value, inc.alerts,
+                               [&](od::value& element, Alert& a) { return read_alert(r, element, a, dialect); });
       case 13: return read_string(r, value, inc.detection_source);
       case 15: return read_string(r, value, inc.incident_web_url);
       case 16: return read_string(r, value, inc.tenant_id);
@@ -741,11 +911,14 @@ bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value va
     });
 }
 
-bool read_incident(Reader& r, od::value v, Incident& inc, Dialect dialect) {
+bool read_incident(Reader& r, od::value& v, Incident& inc, Dialect dialect) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
-    return read_incident_field(r, key, value, inc, dialect, hint);
-  });
+  Seen seen;
+  XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
+    return read_incident_field(r, key, value, inc, dialect, hint, seen);
+  }));
+  reset_unseen(inc, seen);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -756,9 +929,9 @@ constexpr auto k_error_keys = keys(k_error_names);
 constexpr std::string_view k_inner_names[] = {"request-id", "requestId"};
 constexpr auto k_inner_keys = keys(k_inner_names);
 
-bool read_service_error(Reader& r, od::value v, ServiceError& out) {
+bool read_service_error(Reader& r, od::value& v, ServiceError& out) {
   size_t hint = 0;
-  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value value) {
+  return for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
     switch (k_error_keys.match(key, hint)) {
     case 0: {
       od::json_type t{};
@@ -777,7 +950,7 @@ bool read_service_error(Reader& r, od::value v, ServiceError& out) {
       XDR_R(type_of(r, value, t));
       if (t != od::json_type::object) return true;
       size_t inner_hint = 0;
-      return for_each_field(r, value, [&](const od::raw_json_string& inner_key, od::value inner) {
+      return for_each_field(r, value, [&](const od::raw_json_string& inner_key, od::value& inner) {
         if (k_inner_keys.match(inner_key, inner_hint) < 0) return true;
         return read_string(r, inner, out.request_id);
       });
@@ -826,14 +999,17 @@ constexpr auto k_page_keys = keys(k_page_names);
 
 namespace {
 
-Result<IncidentPage> incident_page(std::string_view body, simdjson::padded_string_view json, Dialect dialect) {
+// Parses an incidents page into `page`, reusing its objects (see Seen).
+Status incident_page(std::string_view body, simdjson::padded_string_view json, Dialect dialect, IncidentPage& page) {
   Reader r(dialect == Dialect::legacy ? "incidents page (Defender XDR API)" : "incidents page (Graph security API)",
            body);
-  IncidentPage page;
+  page.next_link.reset();
+  page.count.reset();
+  size_t incidents = 0;
   bool have_value = false;
   od::document doc;
   size_t hint = 0;
-  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value value) {
+  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value& value) {
     switch (k_page_keys.match(key, hint)) {
     case 0:
       have_value = true;
@@ -841,39 +1017,47 @@ Result<IncidentPage> incident_page(std::string_view body, simdjson::padded_strin
         od::json_type t{};
         XDR_R(type_of(r, value, t));
         if (t != od::json_type::array) return r.fail_type("an array of incidents", t);
-        return for_each_element(r, value, [&](od::value element) {
-          page.incidents.emplace_back();
-          return read_incident(r, element, page.incidents.back(), dialect);
+        incidents = 0;
+        return for_each_element(r, value, [&](od::value& element) {
+          return read_incident(r, element, element_at(page.incidents, incidents++), dialect);
         });
       });
     case 1:
       return field(r, "@odata.nextLink", [&] {
-        std::optional<std::string> link;
-        XDR_R(read_opt_string(r, value, link));
-        if (link && !link->empty()) page.next_link = std::move(link);
+        XDR_R(read_opt_string(r, value, page.next_link));
+        if (page.next_link && page.next_link->empty()) page.next_link.reset();
         return true;
       });
     case 2: return field(r, "@odata.count", [&] { return read_int(r, value, page.count); });
     default: return true;
     }
   });
+  page.incidents.resize(std::min(incidents, page.incidents.size()));
   if (!ok) return fail(r.error());
   if (!have_value) {
     r.fail("expected a \"value\" array of incidents, found none");
     return fail(r.error());
   }
-  return page;
+  return {};
 }
 
 } // namespace
 
 Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect) {
-  return incident_page(body, padded(body), dialect);
+  IncidentPage page;
+  XDR_TRY(incident_page(body, padded(body), dialect, page));
+  return page;
 }
 
 Result<IncidentPage> parse_incident_page_in_place(std::string& body, Dialect dialect) {
+  IncidentPage page;
+  XDR_TRY(parse_incident_page_into(body, dialect, page));
+  return page;
+}
+
+Status parse_incident_page_into(std::string& body, Dialect dialect, IncidentPage& page) {
   body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  return incident_page(body, simdjson::padded_string_view(body.data(), body.size(), body.capacity()), dialect);
+  return incident_page(body, simdjson::padded_string_view(body.data(), body.size(), body.capacity()), dialect, page);
 }
 
 Result<Incident> parse_incident(std::string_view body, Dialect dialect) {
@@ -881,8 +1065,9 @@ Result<Incident> parse_incident(std::string_view body, Dialect dialect) {
   Incident inc;
   od::document doc;
   size_t hint = 0;
-  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
-    return read_incident_field(r, key, value, inc, dialect, hint);
+  Seen seen;
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value& value) {
+    return read_incident_field(r, key, value, inc, dialect, hint, seen);
   });
   if (!ok) return fail(r.error());
   if (inc.incident_id.empty()) {
@@ -899,7 +1084,7 @@ Result<AlertPage> parse_alert_page(std::string_view body) {
   bool have_value = false;
   od::document doc;
   size_t hint = 0;
-  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value& value) {
     switch (k_page_keys.match(key, hint)) {
     case 0:
       have_value = true;
@@ -907,7 +1092,7 @@ Result<AlertPage> parse_alert_page(std::string_view body) {
         od::json_type t{};
         XDR_R(type_of(r, value, t));
         if (t != od::json_type::array) return r.fail_type("an array of alerts", t);
-        return for_each_element(r, value, [&](od::value element) {
+        return for_each_element(r, value, [&](od::value& element) {
           page.alerts.emplace_back();
           return read_alert(r, element, page.alerts.back(), Dialect::graph);
         });
@@ -935,7 +1120,7 @@ Result<std::vector<Comment>> parse_comments(std::string_view body) {
   std::vector<Comment> comments;
   bool have_value = false;
   od::document doc;
-  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value value) {
+  const bool ok = read_document(r, body, padded(body), doc, [&](const od::raw_json_string& key, od::value& value) {
     if (!key.unsafe_is_equal("value")) return true;
     have_value = true;
     return field(r, "value", [&] {
@@ -958,15 +1143,15 @@ namespace {
 constexpr std::string_view k_column_names[] = {"Name", "Type", "name", "type"};
 constexpr auto k_column_keys = keys(k_column_names);
 
-bool read_schema(Reader& r, od::value v, std::vector<HuntingColumn>& schema) {
+bool read_schema(Reader& r, od::value& v, std::vector<HuntingColumn>& schema) {
   schema.clear();
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   if (t != od::json_type::array) return r.fail_type("an array of columns", t);
-  return for_each_element(r, v, [&](od::value element) {
+  return for_each_element(r, v, [&](od::value& element) {
     HuntingColumn column;
     size_t hint = 0;
-    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value value) {
+    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value& value) {
       const int k = k_column_keys.match(key, hint);
       if (k < 0) return true;
       return field(r, k_column_names[k], [&] { return read_string(r, value, k % 2 == 0 ? column.name : column.type); });
@@ -977,7 +1162,7 @@ bool read_schema(Reader& r, od::value v, std::vector<HuntingColumn>& schema) {
   });
 }
 
-bool read_cell(Reader& r, od::value v, HuntingCell& cell) {
+bool read_cell(Reader& r, od::value& v, HuntingCell& cell) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
   switch (t) {
@@ -1047,7 +1232,7 @@ int column_of(const od::raw_json_string& key, const std::vector<HuntingColumn>& 
   return -1;
 }
 
-bool read_results(Reader& r, od::value v, const std::vector<HuntingColumn>& schema, const HuntingRowSink& sink,
+bool read_results(Reader& r, od::value& v, const std::vector<HuntingColumn>& schema, const HuntingRowSink& sink,
                   HuntingParse& out) {
   od::json_type t{};
   XDR_R(type_of(r, v, t));
@@ -1062,7 +1247,7 @@ bool read_results(Reader& r, od::value v, const std::vector<HuntingColumn>& sche
     r.push_index(index++);
     for (auto& cell : row) cell = HuntingCell{};
     size_t hint = 0;
-    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value value) {
+    XDR_R(for_each_field(r, element, [&](const od::raw_json_string& key, od::value& value) {
       const int c = column_of(key, schema, hint);
       if (c < 0) return true;
       return field(r, schema[c].name, [&] { return read_cell(r, value, row[c]); });
@@ -1089,7 +1274,7 @@ Result<HuntingParse> parse_hunting(std::string_view body, const HuntingRowSink& 
   bool have_results = false;
   od::document doc;
   auto json = padded(body);
-  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value value) {
+  const bool ok = read_document(r, body, json, doc, [&](const od::raw_json_string& key, od::value& value) {
     if (key.unsafe_is_equal("Schema") || key.unsafe_is_equal("schema")) {
       have_schema = true;
       XDR_R(field(r, "Schema", [&] { return read_schema(r, value, out.schema); }));

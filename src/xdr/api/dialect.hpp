@@ -38,6 +38,12 @@ Result<IncidentPage> parse_incident_page(std::string_view body, Dialect dialect)
 // The same, parsing `body` where it is instead of copying it to a padded buffer first: its capacity is grown
 // by simdjson's padding when short (the content is unchanged). For response bodies the caller owns.
 Result<IncidentPage> parse_incident_page_in_place(std::string& body, Dialect dialect);
+// parse_incident_page_in_place into `page`, reusing what an earlier page left there: its incidents (and their
+// alerts, devices, entities, comments) are parsed into the objects already present, so their strings and
+// vectors keep their capacity instead of being allocated again. What IncidentsClient::list does with each
+// response. On success `page` is exactly what parse_incident_page would return (every field the body does
+// not set is reset; no value of the earlier page survives). On failure `page` holds unspecified (valid) data.
+Status parse_incident_page_into(std::string& body, Dialect dialect, IncidentPage& page);
 // One incident (GET or PATCH response).
 Result<Incident> parse_incident(std::string_view body, Dialect dialect);
 // A Graph alerts_v2 page. Device evidence becomes Alert::devices, other evidence Alert::entities.

@@ -149,13 +149,16 @@ Result<ListSummary> IncidentsClient::list(const ListOptions& options, const Page
   std::string url = first;
   size_t skip = 0;
   const std::string operation = m_options.dialect == Dialect::legacy ? "GET /api/incidents" : "GET /v1.0/security/incidents";
+  // One page object for the whole listing: each response is parsed into what the page before left (the
+  // sink's vector included, unless the sink moved it away), so strings and vectors are not allocated again.
+  IncidentPage page;
   for (;;) {
     http::Request request;
     request.method = "GET";
     request.url = url;
     XDR_TRY_ASSIGN(http::Response response, call(std::move(request), operation));
     ++summary.pages;
-    XDR_TRY_ASSIGN(IncidentPage page, parse_incident_page_in_place(response.body, m_options.dialect));
+    XDR_TRY(parse_incident_page_into(response.body, m_options.dialect, page));
     const size_t received = page.incidents.size();
     if (!plan.client_side.empty()) {
       auto keep = std::remove_if(page.incidents.begin(), page.incidents.end(),

@@ -31,7 +31,10 @@ struct ListSummary {
   bool stopped = false;    // the sink or the limit stopped paging before the last page
 };
 
-// Receives each page (after client-side filtering; possibly empty); return false to stop paging.
+// Receives each page (after client-side filtering; possibly empty); return false to stop paging. The sink may
+// take the incidents (move or swap them out); whatever it leaves in the vector is parsed into for the next
+// page (IncidentsClient::list reuses the objects, see parse_incident_page_into), so a sink that only reads
+// costs no allocation per page.
 using PageSink = std::function<bool(std::vector<Incident>& page)>;
 
 // A typed update. Omitted fields keep their values.

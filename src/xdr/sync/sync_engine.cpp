@@ -1,6 +1,7 @@
 #include <xdr/sync/sync_engine.hpp>
 
 #include <algorithm>
+#include <utility>
 
 #include <xdr/util/strings.hpp>
 #include <xdr/util/time.hpp>
@@ -60,8 +61,13 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
     seen_max = later(seen_max, max_update_time(page));
     if (seen_max && *seen_max > run_started) seen_max = run_started;
     if (per_page) return store_page(page, seen_max);
-    if (held) XDR_TRY(store_page(*held, std::nullopt));
-    held = std::move(page);
+    if (!held) {
+      held = std::move(page);
+      return {};
+    }
+    XDR_TRY(store_page(*held, std::nullopt));
+    // The stored page's objects go back to the feed, which parses the next page into them (no allocation).
+    std::swap(*held, page);
     return {};
   };
   Status fetched = feed.list_updated_since(tid, result.since, on_page);

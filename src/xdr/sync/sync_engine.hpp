@@ -50,7 +50,8 @@ public:
   // Calls `on_page` with each page of the tenant's incidents (with alerts, devices and entities) whose
   // lastUpdateTime is at or after `since` (all incidents when nullopt). Stops at the first error `on_page`
   // returns and returns it; otherwise the API's error (rate_limited, unauthorized, forbidden, ...) or success
-  // after the last page.
+  // after the last page. `on_page` may take the page's incidents or leave other incidents in the vector (the
+  // sync engine hands a stored page back this way); a feed may parse its next page into what it finds there.
   virtual Status list_updated_since(const std::string& tenant_id, std::optional<TimePoint> since,
                                     const std::function<Status(std::vector<api::Incident>&&)>& on_page) = 0;
 };
