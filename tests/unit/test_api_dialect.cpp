@@ -261,6 +261,54 @@ TEST(ApiDialect, UnknownFieldsIgnoredAndUnknownEnumsAreFutureValues) {
   EXPECT_EQ(i.alerts.at(0).severity, Severity::unknown_future_value);
 }
 
+// Keys are matched word by word against the names (no memcmp), with the next expected key tried first and the
+// others found by their length: keys in any order, near misses and keys longer than any name must all behave
+// exactly as a plain comparison would.
+TEST(ApiDialect, KeysInAnyOrderAndNearMissesAreMatchedExactly) {
+  const std::string in_order = R"({"value":[{"incidentId":7,"incidentName":"Ransomware","status":"Active",
+    "severity":"High","tags":["a"],"alerts":[{"alertId":"da1","title":"T","severity":"Low","entities":[
+    {"entityType":"File","sha1":null,"fileName":"evil.exe","filePath":null,"url":null,"deviceId":"d1"}]}]}]})";
+  const std::string shuffled = R"({"value":[{"alerts":[{"entities":[
+    {"deviceId":"d1","url":null,"fileName":"evil.exe","entityType":"File","filePath":null,"sha1":null}],
+    "severity":"Low","title":"T","alertId":"da1"}],"tags":["a"],"severity":"High","status":"Active",
+    "incidentName":"Ransomware","incidentId":7}]})";
+  auto a = parse_incident_page(in_order, Dialect::legacy);
+  auto b = parse_incident_page(shuffled, Dialect::legacy);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(a->incidents, b->incidents);
+  const Entity& e = b->incidents.at(0).alerts.at(0).entities.at(0);
+  EXPECT_EQ(e.entity_type, "File");
+  EXPECT_EQ(e.file_name, "evil.exe");
+  EXPECT_EQ(e.device_id, "d1");
+  EXPECT_FALSE(e.sha1);
+
+  // Same length as a known key, one character off; a prefix and an extension of known keys; a key longer than
+  // every name (33+ characters, which the matcher must not read as a name); the known keys after them still match.
+  const std::string near = R"({"value":[{"incidentId":8,"incidentNamf":"no","statu":"Resolved","statuss":"Resolved",
+    "severityLevelOfThisIncidentAsAssessed":"Low","status":"InProgress","severity":"Medium",
+    "incidentName":"yes"}]})";
+  auto c = parse_incident_page(near, Dialect::legacy);
+  ASSERT_TRUE(c) << c.error().message;
+  const Incident& i = c->incidents.at(0);
+  EXPECT_EQ(i.incident_id, "8");
+  EXPECT_EQ(i.incident_name, "yes");
+  EXPECT_EQ(i.status, IncidentStatus::in_progress);
+  EXPECT_EQ(i.severity, Severity::medium);
+
+  // The longest names (Graph evidence keys of 29 characters) match whole, and a key that shares their first 24
+  // characters does not.
+  const std::string graph = R"({"value":[{"id":"9","alerts":[{"id":"da2","evidence":[{
+    "@odata.type":"#microsoft.graph.security.processEvidence","parentProcessCreationDateTimX":"2020-01-01T00:00:00Z",
+    "parentProcessCreationDateTime":"2021-02-03T04:05:06Z","processCreationDateTime":"2021-02-03T04:05:07Z"}]}]}]})";
+  auto g = parse_incident_page(graph, Dialect::graph);
+  ASSERT_TRUE(g) << g.error().message;
+  const Entity& p = g->incidents.at(0).alerts.at(0).entities.at(0);
+  EXPECT_EQ(p.entity_type, "Process");
+  EXPECT_EQ(p.parent_process_creation_time, at("2021-02-03T04:05:06Z"));
+  EXPECT_EQ(p.process_creation_time, at("2021-02-03T04:05:07Z"));
+}
+
 TEST(ApiDialect, LegacyAdvancedHuntingExampleStreamsRows) {
   std::vector<HuntingRow> rows;
   auto result = parse_hunting(read_data("legacy_advanced_hunting_response.json"), [&](HuntingRow& row) {

@@ -49,6 +49,35 @@ TEST(Time, Rfc3339AndHttpDate) {
   EXPECT_FALSE(parse_rfc3339("2020-13-06T14:46:57Z"));
   EXPECT_FALSE(parse_rfc3339("yesterday"));
   EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z")) << "would overflow a nanosecond time point";
+  // Fractions of 1 to 9 digits, and more (kept to the nanosecond); the 't' and ' ' separators; offsets.
+  const int64_t base = to_unix(*parse_rfc3339("2020-09-06T14:46:57Z"));
+  EXPECT_EQ(base, 1599403617);
+  auto nanos = [](std::string_view text) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(parse_rfc3339(text).value().time_since_epoch()).count() %
+           1'000'000'000;
+  };
+  EXPECT_EQ(nanos("2020-09-06T14:46:57.5Z"), 500'000'000);
+  EXPECT_EQ(nanos("2020-09-06T14:46:57.0733333Z"), 73'333'300);
+  EXPECT_EQ(nanos("2020-09-06T14:46:57.123456789Z"), 123'456'789);
+  EXPECT_EQ(nanos("2020-09-06T14:46:57.123456789987Z"), 123'456'789);
+  EXPECT_EQ(to_unix(*parse_rfc3339("2020-09-06t14:46:57z")), base);
+  EXPECT_EQ(to_unix(*parse_rfc3339("2020-09-06 14:46:57Z")), base);
+  EXPECT_EQ(to_unix(*parse_rfc3339("2020-09-06T16:46:57.5+02:00")), base);
+  EXPECT_EQ(to_unix(*parse_rfc3339("1969-12-31T23:59:59Z")), -1);
+  EXPECT_EQ(to_unix(*parse_rfc3339("2024-02-29T00:00:00Z")), 1709164800);
+  // Every digit position refuses a non-digit (including bytes below '0' and above '9', and non-ASCII).
+  const std::string good = "2020-09-06T14:46:57Z";
+  for (size_t pos : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
+    for (char c : {'/', ':', 'a', ' ', '\xc3'}) {
+      std::string bad = good;
+      bad[pos] = c;
+      EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+    }
+  }
+  for (const char* bad : {"2020-09-06T14:46:57", "2020-09-06T14:46:57.Z", "2020-09-06T14:46:57.5", "2020-09-06X14:46:57Z",
+                          "2020/09/06T14:46:57Z", "2020-09-06T14-46-57Z", "2020-09-06T14:46:57ZZ", "2020-09-06T14:46:57+0200",
+                          "2020-09-06T24:00:00Z", "2020-09-06T14:60:00Z", "2020-09-00T14:46:57Z", "2020-00-06T14:46:57Z", ""})
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
   EXPECT_EQ(format_http_date(from_unix(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(to_unix(*parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")), 784111777);
   EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <iterator>
@@ -137,15 +138,55 @@ private:
 
 // Keys of one object kind, matched against a field's raw key with a hint: documents write keys in a fixed
 // order, so the next expected key is tried first and most keys match with one comparison.
+// A comparison reads the raw key (the bytes after its opening quote, inside simdjson's padded buffer, so the
+// SIMDJSON_PADDING bytes past the document's end are readable) as up to four 64-bit words and checks them against
+// the name's words under a mask, then checks that the key's closing quote follows: no call to memcmp. A key
+// written with escapes does not match, as with raw_json_string::unsafe_is_equal.
+static_assert(std::endian::native == std::endian::little, "Keys packs names as little-endian words");
+constexpr size_t k_max_key_size = 32;
+static_assert(k_max_key_size <= simdjson::SIMDJSON_PADDING);
+
 template <size_t N>
 struct Keys {
-  std::array<std::string_view, N> names;
+  struct Packed {
+    std::array<uint64_t, k_max_key_size / 8> words{};
+    uint64_t last_mask = 0; // bytes of the last word that belong to the name
+    uint32_t size = 0;
+    uint32_t last = 0;      // index of the last word
+  };
+  std::array<std::string_view, N> names{};
+  std::array<Packed, N> packed{};
+  std::array<uint64_t, k_max_key_size + 1> by_size{}; // bit i: names[i] has that many characters
+  static_assert(N <= 64);
+
+  static bool equal(const char* raw, const Packed& p) {
+    if (raw[p.size] != '"') return false;
+    uint64_t diff = 0;
+    for (uint32_t w = 0; w < p.last; ++w) {
+      uint64_t word;
+      std::memcpy(&word, raw + 8 * w, 8);
+      diff |= word ^ p.words[w];
+    }
+    uint64_t word;
+    std::memcpy(&word, raw + 8 * p.last, 8);
+    diff |= (word ^ p.words[p.last]) & p.last_mask;
+    return diff == 0;
+  }
 
   int match(const od::raw_json_string& key, size_t& hint) const {
-    for (size_t k = 0; k < N; ++k) {
-      size_t i = hint + k;
-      if (i >= N) i -= N;
-      if (key.unsafe_is_equal(names[i])) {
+    const char* raw = reinterpret_cast<const char*>(key.raw());
+    if (equal(raw, packed[hint])) {
+      const size_t i = hint;
+      hint = i + 1 == N ? 0 : i + 1;
+      return static_cast<int>(i);
+    }
+    // Out of order or unknown: only the names of the key's length are candidates.
+    size_t size = 0;
+    while (size <= k_max_key_size && raw[size] != '"') ++size;
+    if (size > k_max_key_size) return -1;
+    for (uint64_t candidates = by_size[size]; candidates != 0; candidates &= candidates - 1) {
+      const auto i = static_cast<size_t>(std::countr_zero(candidates));
+      if (equal(raw, packed[i])) {
         hint = i + 1 == N ? 0 : i + 1;
         return static_cast<int>(i);
       }
@@ -157,11 +198,23 @@ struct Keys {
 template <size_t N>
 constexpr Keys<N> keys(const std::string_view (&names)[N]) {
   Keys<N> k{};
-  for (size_t i = 0; i < N; ++i) k.names[i] = names[i];
+  for (size_t i = 0; i < N; ++i) {
+    const std::string_view name = names[i];
+    if (name.empty() || name.size() > k_max_key_size) throw "a key name must have 1 to 32 characters";
+    k.names[i] = name;
+    auto& p = k.packed[i];
+    p.size = static_cast<uint32_t>(name.size());
+    p.last = static_cast<uint32_t>((name.size() - 1) / 8);
+    for (size_t c = 0; c < name.size(); ++c)
+      p.words[c / 8] |= uint64_t{static_cast<unsigned char>(name[c])} << (8 * (c % 8));
+    const size_t tail = name.size() - 8 * p.last; // 1..8 bytes in the last word
+    p.last_mask = tail == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * tail)) - 1;
+    k.by_size[name.size()] |= uint64_t{1} << i;
+  }
   return k;
 }
 
-bool type_of(Reader& r, od::value& v, od::json_type& t) {
+[[gnu::always_inline]] inline bool type_of(Reader& r, od::value& v, od::json_type& t) {
   if (auto e = v.type().get(t)) return r.fail_simd(e);
   return true;
 }
@@ -262,14 +315,16 @@ bool read_string(Reader& r, od::value& v, std::string& out) {
   if (t != od::json_type::string) return r.fail_type("a string or null", t);
   std::string_view s;
   if (auto e = v.get_string().get(s)) return r.fail_simd(e);
-  out.assign(s.data(), s.size());
+  out.clear();
+  out.append(s.data(), s.size()); // cheaper than assign (_M_replace); the capacity is kept either way
   return true;
 }
 
 // Assigns into the string `out` already holds, if any (its capacity is kept).
 void assign_opt(std::optional<std::string>& out, std::string_view s) {
   if (out) {
-    out->assign(s.data(), s.size());
+    out->clear();
+    out->append(s.data(), s.size());
   } else {
     out.emplace(s);
   }
@@ -499,13 +554,17 @@ bool read_entity(Reader& r, od::value& v, Entity& e) {
   size_t hint = 0;
   Seen seen;
   XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
-    const int k = k_entity_keys.match(key, hint);
-    if (k < 0) return true;
-    // Most of the 31 keys are null on any one entity: the common case costs one type peek (and the field
-    // stays unseen, so it is reset below).
+    // Most of the 31 keys are null on any one entity: a null is what an unseen field is reset to, so the common
+    // case costs one type peek and no key comparison. The hint moves on as if the key were the expected one
+    // (keys come in the documented order); when it was not, the next match finds the key by its length.
     od::json_type t{};
     XDR_R(type_of(r, value, t));
-    if (t == od::json_type::null && k != 0) return true;
+    if (t == od::json_type::null) {
+      hint = hint + 1 == k_entity_keys.names.size() ? 0 : hint + 1;
+      return true;
+    }
+    const int k = k_entity_keys.match(key, hint);
+    if (k < 0) return true;
     seen.set(static_cast<unsigned>(k));
     return field(r, k_entity_names[k], [&] {
       switch (k) {

@@ -42,6 +42,10 @@ std::string_view spell(const std::array<Name<E>, N>& names, E value, Dialect dia
 
 template <class E, size_t N>
 std::optional<E> parse(const std::array<Name<E>, N>& names, std::string_view text) {
+  // The services' own spellings first (what every page carries), then the loose comparison.
+  for (const auto& n : names) {
+    if (text == n.legacy || text == n.graph) return n.value;
+  }
   for (const auto& n : names) {
     if (loose_equals(text, n.legacy) || loose_equals(text, n.graph) || (!n.alias.empty() && loose_equals(text, n.alias))) {
       return n.value;

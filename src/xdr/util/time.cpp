@@ -27,9 +27,9 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
   out = 0;
   for (size_t i = 0; i < n; ++i) {
-    char c = s[pos + i];
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    out = out * 10 + (c - '0');
+    const unsigned d = static_cast<unsigned char>(s[pos + i]) - unsigned{'0'};
+    if (d > 9) return false;
+    out = out * 10 + static_cast<int>(d);
   }
   return true;
 }
@@ -82,27 +82,41 @@ std::string format_rfc3339(TimePoint tp, int fraction_digits, bool trim) {
 }
 
 std::optional<TimePoint> parse_rfc3339(std::string_view s) {
-  int y, mo, d, h, mi, se;
-  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
+  // The shortest accepted form is "YYYY-MM-DDTHH:MM:SSZ"; every page carries many of these, so the fixed part
+  // is read without branches per digit.
+  if (s.size() < 20) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  unsigned bad = 0;
+  auto two = [&](size_t i) {
+    const unsigned a = p[i] - unsigned{'0'};
+    const unsigned b = p[i + 1] - unsigned{'0'};
+    bad |= static_cast<unsigned>(a > 9) | static_cast<unsigned>(b > 9);
+    return static_cast<int>(a * 10 + b);
+  };
+  const int y = two(0) * 100 + two(2);
+  const int mo = two(5);
+  const int d = two(8);
+  const int h = two(11);
+  const int mi = two(14);
+  const int se = two(17);
+  if (bad != 0 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || p[13] != ':' ||
+      p[16] != ':')
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   if (y < 1700 || y > 2250) return std::nullopt; // a TimePoint counts nanoseconds: +-292 years around 1970
   size_t pos = 19;
   int64_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-      if (n < 9) {
-        nanos = nanos * 10 + (s[pos] - '0');
-        ++n;
-      }
+  if (p[pos] == '.') {
+    const size_t start = ++pos;
+    unsigned digit = 0;
+    while (pos < s.size() && (digit = p[pos] - unsigned{'0'}) <= 9) {
+      if (pos - start < 9) nanos = nanos * 10 + digit;
       ++pos;
     }
+    const size_t n = pos - start;
     if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) nanos *= 10;
+    static constexpr int64_t k_scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    if (n < 9) nanos *= k_scale[9 - n];
   }
   int64_t offset = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
