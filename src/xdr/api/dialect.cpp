@@ -144,7 +144,22 @@ private:
 // written with escapes does not match, as with raw_json_string::unsafe_is_equal.
 static_assert(std::endian::native == std::endian::little, "Keys packs names as little-endian words");
 constexpr size_t k_max_key_size = 32;
-static_assert(k_max_key_size <= simdjson::SIMDJSON_PADDING);
+static_assert(k_max_key_size + 8 <= simdjson::SIMDJSON_PADDING); // quote_offset reads 40 bytes
+
+// Offset of the first '"' in raw[0, 32] (the key's length), or more than k_max_key_size when there is none:
+// four 64-bit words tested for a '"' byte at once (the lowest flagged byte of the zero-byte test is exact).
+inline size_t quote_offset(const char* raw) {
+  constexpr uint64_t ones = 0x0101010101010101u;
+  constexpr uint64_t highs = 0x8080808080808080u;
+  for (size_t w = 0; w <= k_max_key_size / 8; ++w) {
+    uint64_t word;
+    std::memcpy(&word, raw + 8 * w, 8);
+    const uint64_t x = word ^ (ones * '"');
+    const uint64_t found = (x - ones) & ~x & highs;
+    if (found != 0) return 8 * w + static_cast<size_t>(std::countr_zero(found)) / 8;
+  }
+  return k_max_key_size + 1;
+}
 
 template <size_t N>
 struct Keys {
@@ -181,8 +196,7 @@ struct Keys {
       return static_cast<int>(i);
     }
     // Out of order or unknown: only the names of the key's length are candidates.
-    size_t size = 0;
-    while (size <= k_max_key_size && raw[size] != '"') ++size;
+    const size_t size = quote_offset(raw);
     if (size > k_max_key_size) return -1;
     for (uint64_t candidates = by_size[size]; candidates != 0; candidates &= candidates - 1) {
       const auto i = static_cast<size_t>(std::countr_zero(candidates));
