@@ -318,17 +318,29 @@ bool read_array_into(Reader& r, od::value& v, std::vector<T>& out, F&& read) {
   return true;
 }
 
-// A string; null gives "".
-bool read_string(Reader& r, od::value& v, std::string& out) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
-    out.clear();
+// A string value into `s`, or null (`is_null`); anything else fails with "expected <expected>". The string is
+// asked for first (the common case costs no separate type peek); simdjson leaves a value that is not a string
+// unconsumed, so its type can still be read.
+[[gnu::always_inline]] inline bool string_or_null(Reader& r, od::value& v, std::string_view& s, bool& is_null,
+                                                  std::string_view expected) {
+  const auto e = v.get_string().get(s);
+  if (e == simdjson::SUCCESS) {
+    is_null = false;
     return true;
   }
-  if (t != od::json_type::string) return r.fail_type("a string or null", t);
+  if (e != simdjson::INCORRECT_TYPE) return r.fail_simd(e);
+  od::json_type t{};
+  XDR_R(type_of(r, v, t));
+  if (t != od::json_type::null) return r.fail_type(expected, t);
+  is_null = true;
+  return true;
+}
+
+// A string; null gives "".
+bool read_string(Reader& r, od::value& v, std::string& out) {
   std::string_view s;
-  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
+  bool is_null = false;
+  XDR_R(string_or_null(r, v, s, is_null, "a string or null"));
   out.clear();
   out.append(s.data(), s.size()); // cheaper than assign (_M_replace); the capacity is kept either way
   return true;
@@ -345,29 +357,25 @@ void assign_opt(std::optional<std::string>& out, std::string_view s) {
 }
 
 bool read_opt_string(Reader& r, od::value& v, std::optional<std::string>& out) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
-    out.reset();
-    return true;
-  }
-  if (t != od::json_type::string) return r.fail_type("a string or null", t);
   std::string_view s;
-  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
-  assign_opt(out, s);
+  bool is_null = false;
+  XDR_R(string_or_null(r, v, s, is_null, "a string or null"));
+  if (is_null) {
+    out.reset();
+  } else {
+    assign_opt(out, s);
+  }
   return true;
 }
 
 bool read_time(Reader& r, od::value& v, std::optional<TimePoint>& out) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
+  std::string_view s;
+  bool is_null = false;
+  XDR_R(string_or_null(r, v, s, is_null, "an ISO 8601 time string or null"));
+  if (is_null) {
     out.reset();
     return true;
   }
-  if (t != od::json_type::string) return r.fail_type("an ISO 8601 time string or null", t);
-  std::string_view s;
-  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
   out = util::parse_rfc3339(s);
   if (!out) return r.fail("expected an ISO 8601 UTC time such as \"2020-09-06T14:46:57.0733333Z\", received \"" +
                           std::string(s.substr(0, 40)) + "\"");
@@ -421,30 +429,23 @@ bool read_strings(Reader& r, od::value& v, std::vector<std::string>& out) {
 // (the first enumerator).
 template <class E>
 bool read_enum(Reader& r, od::value& v, E& out, std::optional<E> (*parse)(std::string_view)) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
-    out = E{};
-    return true;
-  }
-  if (t != od::json_type::string) return r.fail_type("a string (enum name)", t);
   std::string_view s;
-  if (auto e = v.get_string().get(s)) return r.fail_simd(e);
-  out = parse(s).value_or(E::unknown_future_value);
+  bool is_null = false;
+  XDR_R(string_or_null(r, v, s, is_null, "a string (enum name)"));
+  out = is_null ? E{} : parse(s).value_or(E::unknown_future_value);
   return true;
 }
 
 template <class E>
 bool read_opt_enum(Reader& r, od::value& v, std::optional<E>& out, std::optional<E> (*parse)(std::string_view)) {
-  od::json_type t{};
-  XDR_R(type_of(r, v, t));
-  if (t == od::json_type::null) {
+  std::string_view s;
+  bool is_null = false;
+  XDR_R(string_or_null(r, v, s, is_null, "a string (enum name)"));
+  if (is_null) {
     out.reset();
-    return true;
+  } else {
+    out = parse(s).value_or(E::unknown_future_value);
   }
-  E value{};
-  XDR_R(read_enum(r, v, value, parse));
-  out = value;
   return true;
 }
 
