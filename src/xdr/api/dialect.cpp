@@ -171,6 +171,7 @@ struct Keys {
   };
   std::array<std::string_view, N> names{};
   std::array<Packed, N> packed{};
+  std::array<uint8_t, N> ids{}; // what match returns for names[i]: its index in the canonical name list
   std::array<uint64_t, k_max_key_size + 1> by_size{}; // bit i: names[i] has that many characters
   static_assert(N <= 64);
 
@@ -193,7 +194,7 @@ struct Keys {
     if (equal(raw, packed[hint])) {
       const size_t i = hint;
       hint = i + 1 == N ? 0 : i + 1;
-      return static_cast<int>(i);
+      return ids[i];
     }
     // Out of order or unknown: only the names of the key's length are candidates.
     const size_t size = quote_offset(raw);
@@ -202,18 +203,27 @@ struct Keys {
       const auto i = static_cast<size_t>(std::countr_zero(candidates));
       if (equal(raw, packed[i])) {
         hint = i + 1 == N ? 0 : i + 1;
-        return static_cast<int>(i);
+        return ids[i];
       }
     }
     return -1;
   }
 };
 
+// The names of `canonical` tried in the order of `order` (the same names, in the order one dialect writes
+// them); match returns the canonical index.
 template <size_t N>
-constexpr Keys<N> keys(const std::string_view (&names)[N]) {
+constexpr Keys<N> keys_in_order(const std::string_view (&canonical)[N], const std::string_view (&order)[N]) {
   Keys<N> k{};
   for (size_t i = 0; i < N; ++i) {
-    const std::string_view name = names[i];
+    const std::string_view name = order[i];
+    size_t id = N;
+    for (size_t c = 0; c < N; ++c)
+      if (canonical[c] == name) id = c;
+    if (id == N) throw "a key of the dialect's order is missing from the canonical names";
+    for (size_t j = 0; j < i; ++j)
+      if (order[j] == name) throw "a key is listed twice";
+    k.ids[i] = static_cast<uint8_t>(id);
     if (name.empty() || name.size() > k_max_key_size) throw "a key name must have 1 to 32 characters";
     k.names[i] = name;
     auto& p = k.packed[i];
@@ -226,6 +236,11 @@ constexpr Keys<N> keys(const std::string_view (&names)[N]) {
     k.by_size[name.size()] |= uint64_t{1} << i;
   }
   return k;
+}
+
+template <size_t N>
+constexpr Keys<N> keys(const std::string_view (&names)[N]) {
+  return keys_in_order(names, names);
 }
 
 [[gnu::always_inline]] inline bool type_of(Reader& r, od::value& v, od::json_type& t) {
@@ -835,6 +850,17 @@ constexpr std::string_view k_alert_names[] = {
     "id",               "createdDateTime", "lastUpdateDateTime", "resolvedDateTime", "firstActivityDateTime",
     "lastActivityDateTime", "actorDisplayName", "evidence"};
 constexpr auto k_alert_keys = keys(k_alert_names);
+// Graph's alerts_v2 order (Microsoft's examples, as the emulator renders them), then the legacy-only names.
+constexpr std::string_view k_alert_graph_order[] = {
+    "id",                "incidentId",      "status",          "severity",          "classification",
+    "determination",     "serviceSource",   "detectionSource", "detectorId",        "title",
+    "description",       "category",        "assignedTo",      "actorDisplayName",  "threatFamilyName",
+    "mitreTechniques",   "createdDateTime", "lastUpdateDateTime", "resolvedDateTime", "firstActivityDateTime",
+    "lastActivityDateTime", "evidence",
+    "alertId",           "creationTime",    "lastUpdatedTime", "resolvedTime",      "firstActivity",
+    "lastActivity",      "investigationId", "investigationState", "actorName",      "devices",
+    "entities"};
+constexpr auto k_alert_graph_keys = keys_in_order(k_alert_names, k_alert_graph_order);
 
 // The Alert slot each key fills: the legacy keys' order; Graph names onto their legacy twins (evidence
 // fills devices, 23, and entities, 24).
@@ -860,7 +886,7 @@ bool read_alert(Reader& r, od::value& v, Alert& a, Dialect dialect) {
   size_t devices = 0;
   size_t entities = 0;
   XDR_R(for_each_field(r, v, [&](const od::raw_json_string& key, od::value& value) {
-    const int k = k_alert_keys.match(key, hint);
+    const int k = (dialect == Dialect::graph ? k_alert_graph_keys : k_alert_keys).match(key, hint);
     if (k < 0) return true;
     if (dialect == Dialect::graph && k == 0) return true; // Graph's own name is `id`
     seen.set(k_alert_slot[k]);
@@ -934,6 +960,13 @@ constexpr std::string_view k_incident_names[] = {
     "id",               "incidentWebUrl",     "tenantId",        "displayName",     "createdDateTime",
     "lastUpdateDateTime", "customTags",       "systemTags",      "description"};
 constexpr auto k_incident_keys = keys(k_incident_names);
+// Graph's incident order (Microsoft's examples, as the emulator renders them), then the legacy-only names.
+constexpr std::string_view k_incident_graph_order[] = {
+    "id",         "incidentWebUrl", "redirectIncidentId", "tenantId",   "displayName", "createdDateTime",
+    "lastUpdateDateTime", "assignedTo", "classification", "determination", "status",  "severity",
+    "customTags", "systemTags",     "comments",           "description", "alerts",
+    "incidentId", "incidentName",   "createdTime",        "lastUpdateTime", "tags",   "detectionSource"};
+constexpr auto k_incident_graph_keys = keys_in_order(k_incident_names, k_incident_graph_order);
 
 // The Incident slot each key fills: the legacy keys' order, then the Graph-only fields (incidentWebUrl 14,
 // tenantId 15, systemTags 16, description 17); Graph names of legacy fields onto their twins.
@@ -951,7 +984,7 @@ void reset_unseen(Incident& inc, const Seen& seen) {
 
 bool read_incident_field(Reader& r, const od::raw_json_string& key, od::value& value, Incident& inc, Dialect dialect,
                          size_t& hint, Seen& seen) {
-    const int k = k_incident_keys.match(key, hint);
+    const int k = (dialect == Dialect::graph ? k_incident_graph_keys : k_incident_keys).match(key, hint);
     if (k < 0) return true;
     seen.set(k_incident_slot[k]);
     return field(r, k_incident_names[k], [&] {
