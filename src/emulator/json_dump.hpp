@@ -8,6 +8,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -27,12 +29,33 @@ inline constexpr auto k_byte_class = [] {
   return t;
 }();
 
+// True when none of the 8 bytes of `w` needs attention (below 0x20, '"', '\\', or 0x80 and above). Each test
+// is the exact "has a byte less than n" / "has a zero byte" word trick, so a word that passes has no such byte.
+inline bool plain_word(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101u;
+  constexpr uint64_t highs = 0x8080808080808080u;
+  const uint64_t control = (w - ones * 0x20) & ~w & highs;
+  const uint64_t q = w ^ (ones * '"');
+  const uint64_t quote = (q - ones) & ~q & highs;
+  const uint64_t b = w ^ (ones * '\\');
+  const uint64_t backslash = (b - ones) & ~b & highs;
+  return ((control | quote | backslash | (w & highs))) == 0;
+}
+
 template <class J>
 void append_string(std::string_view s, std::string& out) {
   const size_t start = out.size();
   out += '"';
   size_t run = 0; // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
+    // Plain text (base64 tokens, ids, names) is skipped eight bytes at a time.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (!plain_word(w)) break;
+      i += 8;
+    }
+    if (i == s.size()) break;
     const unsigned char c = static_cast<unsigned char>(s[i]);
     const unsigned char kind = k_byte_class[c];
     if (kind == 0) continue;

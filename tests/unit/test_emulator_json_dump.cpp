@@ -56,6 +56,30 @@ TEST(EmulatorJsonDump, WritesNlohmannsBytesForEveryKindOfValue) {
   EXPECT_EQ(dump_compact(sorted), reference(sorted));
 }
 
+// Plain text is skipped eight bytes at a time: a byte that needs escaping (or hands the string to nlohmann)
+// must be found at every offset within and across those words, and in the tail after them.
+TEST(EmulatorJsonDump, EscapesFoundAtEveryOffsetOfLongStrings) {
+  const std::vector<std::string> specials = {"\x01", "\x1f", "\"", "\\", "\n", "\x7f", " ", "\xc3\xa9", "\xff"};
+  for (const auto& special : specials) {
+    for (size_t length : {7, 8, 9, 16, 17, 25}) {
+      for (size_t at = 0; at < length; ++at) {
+        std::string text(length, 'a');
+        for (size_t i = 0; i < length; ++i) text[i] = static_cast<char>('A' + (i * 7) % 58); // includes '[', '`' ...
+        text.replace(at, 1, special);
+        const OrderedJson j = text;
+        ASSERT_EQ(dump_compact(j), reference(j)) << "special byte " << static_cast<int>(static_cast<unsigned char>(special[0]))
+                                                 << " at " << at << " of " << length;
+      }
+    }
+  }
+  // A JWT-sized plain string, and the same with one escape near its end.
+  std::string token(1500, 'x');
+  for (size_t i = 0; i < token.size(); ++i) token[i] = "ABCxyz019-_."[i % 12];
+  EXPECT_EQ(dump_compact(OrderedJson(token)), reference(OrderedJson(token)));
+  token[1497] = '"';
+  EXPECT_EQ(dump_compact(OrderedJson(token)), reference(OrderedJson(token)));
+}
+
 TEST(EmulatorJsonDump, RenderedIncidentsAreByteForByteTheSame) {
   TenantData data(7, {"t1", "fabrikam.onmicrosoft.com", 60}, *util::parse_rfc3339("2026-06-15T12:00:00Z"));
   for (const auto& incident : data.incidents) {
