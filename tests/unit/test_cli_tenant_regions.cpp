@@ -261,6 +261,23 @@ TEST_F(CliTenantRegions, TheFixTheErrorNamesWorks) {
   EXPECT_EQ(seen(k_mars), Urls{k_eu + k_list});
 }
 
+TEST_F(CliTenantRegions, ARegionInACloudWithoutRegionsFailsThatTenantWithTheFix) {
+  const std::string gcc = "a1000000-0000-4000-8000-0000000000a1";
+  {
+    auto store = store::SqliteStore::open(db);
+    ASSERT_TRUE(store);
+    store::Tenant t = tenant(gcc, "Agency");
+    t.cloud = "gcc";
+    t.region = "us";
+    ASSERT_TRUE((*store)->add_tenants({t}, store::OnExisting::fail));
+  }
+  auto r = run_with({"--cloud", "gcc", "incidents", "list", "--all-tenants"});
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("tenant Agency (" + gcc + "): region us exists only in the global cloud"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("xdrpartner tenants set " + gcc + " --region none"), std::string::npos) << r.out;
+  EXPECT_EQ(seen(gcc), Urls{});
+}
+
 TEST_F(CliTenantRegions, AddImportAndSetAcceptOnlyRegions) {
   h.serve_discovery("contoso.onmicrosoft.com");
   h.env["XDR_DB"] = dir.file("fresh.db");
