@@ -23,7 +23,9 @@ void add_api_flags(CLI::App& app, ApiFlags& flags, bool with_mde) {
   app.add_option("--graph-base", flags.graph_base,
                  "Graph base URL (env XDR_GRAPH_BASE; default: --api-base when given, else the cloud's Graph host)")
       ->group(g);
-  app.add_option("--region", flags.region, "us | eu | uk | au | swa: the regional Defender API host (global cloud)")
+  app.add_option("--region", flags.region,
+                 "us | eu | uk | au | swa | none: the regional Defender API host (global cloud); across tenants it "
+                 "wins over each tenant's registry region (--api-base wins over both)")
       ->group(g);
 }
 
@@ -50,6 +52,20 @@ Result<ApiSetup> api_setup(Context& ctx, const ApiFlags& flags, api::Dialect dia
   };
   setup.transport = ctx.transport();
   return setup;
+}
+
+Result<api::ApiEndpoints> tenant_endpoints(const api::TenantEndpoints& endpoints, const fleet::TenantRef& tenant) {
+  auto resolved = endpoints.for_tenant(tenant.region);
+  if (resolved) return resolved;
+  const std::string who = tenant.name.empty() || tenant.name == tenant.tenant_id
+                              ? tenant.tenant_id
+                              : tenant.name + " (" + tenant.tenant_id + ")";
+  // A known region outside the run's cloud is fixed by dropping it; an unknown one by naming the right one.
+  const std::string example = api::parse_region(tenant.region) ? "none" : "eu";
+  return fail(ErrorKind::config, "tenant " + who + ": " + resolved.error().message +
+                                     "; nothing was sent rather than guess its host. Fix its registration, e.g. "
+                                     "xdrpartner tenants set " + tenant.tenant_id + " --region " + example +
+                                     ", or give this run --region to send every tenant to one host");
 }
 
 int report_api_error(Context& ctx, const Error& error) {

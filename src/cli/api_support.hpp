@@ -10,6 +10,8 @@
 #include <cli/context.hpp>
 #include <cli/output.hpp>
 #include <xdr/api/client.hpp>
+#include <xdr/api/endpoints.hpp>
+#include <xdr/fleet/fan_out.hpp>
 
 namespace xdr::cli {
 
@@ -31,6 +33,10 @@ struct ApiSetup {
   std::shared_ptr<http::Transport> transport;
 };
 Result<ApiSetup> api_setup(Context& ctx, const ApiFlags& flags, api::Dialect dialect, const char* command);
+
+// The endpoints of `tenant` in a run over many tenants: its registry region's hosts unless the run's --region
+// decides (see api::TenantEndpoints). Errors (config) name the tenant, its registry region and the fix.
+Result<api::ApiEndpoints> tenant_endpoints(const api::TenantEndpoints& endpoints, const fleet::TenantRef& tenant);
 
 // Prints `error` like Context::report and, when the tenant has not consented or the token lacks a
 // permission, the consent link to send to the customer's administrator. Returns the exit code.

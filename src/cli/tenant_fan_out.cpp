@@ -68,7 +68,7 @@ Result<std::vector<fleet::TenantRef>> select_tenants(Context& ctx, const FleetFl
   XDR_TRY_ASSIGN(auto tenants, db->list_tenants(filter));
   std::vector<fleet::TenantRef> refs;
   refs.reserve(tenants.size());
-  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
+  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud, t.region});
   return refs;
 }
 
@@ -111,9 +111,9 @@ Result<std::unique_ptr<FleetApi>> FleetApi::create(Context& ctx, const ApiFlags&
                                                    api::QuotaApi quota, const std::string& resource,
                                                    const fleet::CancelToken& cancel) {
   XDR_TRY_ASSIGN(const Settings* s, ctx.settings());
-  XDR_TRY_ASSIGN(api::Region region, api::parse_region(flags.region));
   api::EndpointOverrides overrides = api::overrides_from_environment(ctx.io().env, {flags.api_base, flags.graph_base});
-  XDR_TRY_ASSIGN(api::ApiEndpoints endpoints, api::resolve_endpoints(s->cloud, region, overrides));
+  XDR_TRY_ASSIGN(api::TenantEndpoints hosts, api::TenantEndpoints::create(s->cloud, flags.region, overrides));
+  api::ApiEndpoints endpoints = hosts.run();
   XDR_TRY_ASSIGN(auth::AuthClient * auth, ctx.auth_client());
 
   api::QuotaBudgetOptions budget_options;
@@ -130,6 +130,7 @@ Result<std::unique_ptr<FleetApi>> FleetApi::create(Context& ctx, const ApiFlags&
                                               : endpoints.xdr_resource;
   fleet_api->m_template.options.dialect = dialect;
   fleet_api->m_template.options.endpoints = std::move(endpoints);
+  fleet_api->m_endpoints = std::move(hosts);
   // One connection pool for every tenant; each tenant gets its own retry layer above it.
   if (ctx.io().transport) {
     fleet_api->m_base = ctx.io().transport;
@@ -141,7 +142,8 @@ Result<std::unique_ptr<FleetApi>> FleetApi::create(Context& ctx, const ApiFlags&
   return fleet_api;
 }
 
-TenantApi FleetApi::setup(const fleet::TenantRef& tenant) {
+Result<TenantApi> FleetApi::setup(const fleet::TenantRef& tenant) {
+  XDR_TRY_ASSIGN(api::ApiEndpoints endpoints, tenant_endpoints(*m_endpoints, tenant));
   TenantApi t;
   t.attempts = std::make_shared<AttemptCounter>(m_base);
   http::PipelineOptions pipeline;
@@ -156,6 +158,7 @@ TenantApi FleetApi::setup(const fleet::TenantRef& tenant) {
     pipeline.log.logger.level = m_ctx->options().verbose > 1 ? http::LogLevel::verbose : http::LogLevel::info;
   }
   t.setup = m_template;
+  t.setup.options.endpoints = std::move(endpoints);
   t.setup.transport = http::make_pipeline(std::move(pipeline));
   t.setup.options.tenant = tenant.tenant_id;
   t.setup.options.budget = m_budgets.for_tenant(tenant.tenant_id);
@@ -171,7 +174,7 @@ TenantApi FleetApi::setup(const fleet::TenantRef& tenant) {
 
 fleet::Operation FleetApi::operation(TenantOperation op) {
   return [this, op = std::move(op)](const fleet::TenantRef& tenant, fleet::TenantScope& scope) -> Result<fleet::Outcome> {
-    TenantApi api = setup(tenant);
+    XDR_TRY_ASSIGN(TenantApi api, setup(tenant));
     Result<fleet::Outcome> result = op(tenant, scope, api);
     scope.add_retries(api.attempts->retries(!result));
     return result;

@@ -19,6 +19,7 @@
 #include <cli/api_support.hpp>
 #include <cli/context.hpp>
 #include <cli/output.hpp>
+#include <xdr/api/endpoints.hpp>
 #include <xdr/api/quota.hpp>
 #include <xdr/fleet/fan_out.hpp>
 #include <xdr/http/transport.hpp>
@@ -82,9 +83,10 @@ struct TenantApi {
   std::shared_ptr<AttemptCounter> attempts;
 };
 
-// Builds each tenant's client setup: the endpoints and credential of the run, the tenant's budget, a token
-// provider for the tenant, and a retrying pipeline of its own (whose waits end early on Ctrl-C) over one
-// shared connection pool. Thread-safe once made.
+// Builds each tenant's client setup: the tenant's endpoints (its registry region's host unless the run gives
+// --region; --api-base wins over both), the run's credential, the tenant's budget, a token provider for the
+// tenant, and a retrying pipeline of its own (whose waits end early on Ctrl-C) over one shared connection
+// pool. Thread-safe once made.
 class FleetApi {
 public:
   // Errors: bad flags or settings (config), no credential (config).
@@ -92,7 +94,9 @@ public:
   static Result<std::unique_ptr<FleetApi>> create(Context& ctx, const ApiFlags& flags, api::Dialect dialect,
                                                   api::QuotaApi quota, const std::string& resource,
                                                   const fleet::CancelToken& cancel);
-  TenantApi setup(const fleet::TenantRef& tenant);
+  // Errors (config): the tenant's registry region is not a region or not in the run's cloud (see
+  // tenant_endpoints); nothing is sent for it.
+  Result<TenantApi> setup(const fleet::TenantRef& tenant);
   // The engine's operation around `op`: makes the tenant's setup, runs `op`, and counts its retries.
   using TenantOperation = std::function<Result<fleet::Outcome>(const fleet::TenantRef&, fleet::TenantScope&, TenantApi&)>;
   fleet::Operation operation(TenantOperation op);
@@ -107,7 +111,8 @@ private:
 
   Context* m_ctx = nullptr;
   const fleet::CancelToken* m_cancel = nullptr;
-  ApiSetup m_template;
+  ApiSetup m_template; // its endpoints: the run's (--region or the cloud's host)
+  std::optional<api::TenantEndpoints> m_endpoints;
   std::string m_resource;
   auth::AuthClient* m_auth = nullptr;
   std::string m_cloud;

@@ -42,6 +42,15 @@ expect_contains "$OUT" "\"tenant_id\": \"$FABRIKAM_ID\""
 expect_contains "$OUT" "\"tenant_id\": \"$TAILSPIN_ID\""
 expect_not_contains "$OUT" "$NORTHWIND_ID" "Northwind (env=test)"
 
+# regions: only known ones (any case), changed in place by set; the emulator's base wins over any region below.
+run_cli 2 tenants add "$TAILSPIN_ID" --region mars
+expect_contains "$ERR" "region 'mars' is not known: use us, eu, uk, au or swa"
+run_cli 0 tenants set Fabrikam --region UK
+expect_contains "$OUT" "tenant $FABRIKAM_ID (Fabrikam): region uk"
+run_cli 0 --output json tenants list --label env=prod
+expect_contains "$OUT" '"region": "uk"'
+expect_contains "$OUT" '"env": "prod"'
+
 # check: every enabled tenant in parallel; Tailspin has not consented, Northwind lacks a role.
 run_cli 3 tenants check --client-secret-file "$SECRET_FILE" --api-base "$EMU_URL"
 expect_contains "$OUT" "ok               Fabrikam ($FABRIKAM_ID)"

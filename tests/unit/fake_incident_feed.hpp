@@ -61,13 +61,21 @@ public:
     return m_calls;
   }
 
-  Status list_updated_since(const std::string& tenant, std::optional<util::TimePoint> since,
+  // The registry region each tenant was last asked with ("" for none).
+  std::map<std::string, std::string> regions() const {
+    std::lock_guard lock(m_mutex);
+    return m_regions;
+  }
+
+  Status list_updated_since(const fleet::TenantRef& tenant_ref, std::optional<util::TimePoint> since,
                             const std::function<Status(std::vector<api::Incident>&&)>& on_page) override {
+    const std::string& tenant = tenant_ref.tenant_id;
     std::vector<api::Incident> matching;
     std::optional<Fault> fault;
     {
       std::lock_guard lock(m_mutex);
       m_calls.emplace_back(tenant, since);
+      m_regions[tenant] = tenant_ref.region;
       for (const auto& i : m_data[tenant])
         if (!since || (i.last_update_time && *i.last_update_time >= *since)) matching.push_back(i);
       if (auto f = m_faults.find(tenant); f != m_faults.end()) {
@@ -110,6 +118,7 @@ private:
   std::map<std::string, std::vector<api::Incident>> m_data;
   std::map<std::string, Fault> m_faults;
   std::vector<std::pair<std::string, std::optional<util::TimePoint>>> m_calls;
+  std::map<std::string, std::string> m_regions;
 };
 
 } // namespace xdr::testing

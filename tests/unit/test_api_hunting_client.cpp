@@ -252,5 +252,42 @@ TEST(ApiEndpoints, CloudsRegionsAndOverrides) {
   EXPECT_EQ(overrides_from_environment(env, {"https://x", ""}).api_base, "https://x");
 }
 
+TEST(ApiEndpoints, TenantEndpointsTakeTheRunsRegionElseTheTenantsElseTheCloudsHost) {
+  auto per_tenant = TenantEndpoints::create(auth::Cloud::global, "").value();
+  EXPECT_FALSE(per_tenant.run_region_given());
+  EXPECT_EQ(per_tenant.run().xdr_base, "https://api.security.microsoft.com");
+  auto eu = per_tenant.for_tenant("EU").value();
+  EXPECT_EQ(eu.xdr_base, "https://api-eu.security.microsoft.com");
+  EXPECT_EQ(eu.mde_base, "https://api-eu.securitycenter.microsoft.com");
+  EXPECT_EQ(eu.graph_base, "https://graph.microsoft.com") << "Graph has no regional hosts";
+  EXPECT_EQ(eu.xdr_resource, "https://api.security.microsoft.com") << "a regional host takes the global audience";
+  EXPECT_EQ(per_tenant.for_tenant("").value().xdr_base, "https://api.security.microsoft.com");
+  EXPECT_EQ(per_tenant.for_tenant("none").value().xdr_base, "https://api.security.microsoft.com");
+  auto mars = per_tenant.for_tenant("mars");
+  ASSERT_FALSE(mars) << "never silently global";
+  EXPECT_EQ(mars.error().kind, ErrorKind::config);
+  EXPECT_EQ(mars.error().message, "registry region 'mars' is not a region (us, eu, uk, au, swa; none: the global host)");
+
+  auto us = TenantEndpoints::create(auth::Cloud::global, "us").value();
+  EXPECT_TRUE(us.run_region_given());
+  EXPECT_EQ(us.for_tenant("eu").value().xdr_base, "https://api-us.security.microsoft.com");
+  EXPECT_EQ(us.for_tenant("mars").value().xdr_base, "https://api-us.security.microsoft.com") << "the run's region decides";
+  auto none = TenantEndpoints::create(auth::Cloud::global, "none").value();
+  EXPECT_TRUE(none.run_region_given());
+  EXPECT_EQ(none.for_tenant("uk").value().xdr_base, "https://api.security.microsoft.com");
+  EXPECT_FALSE(TenantEndpoints::create(auth::Cloud::global, "moon"));
+
+  auto emulator = TenantEndpoints::create(auth::Cloud::global, "", {"https://127.0.0.1:8443", ""}).value();
+  EXPECT_EQ(emulator.for_tenant("au").value().xdr_base, "https://127.0.0.1:8443") << "the emulator serves every region";
+  EXPECT_FALSE(emulator.for_tenant("mars")) << "a bad registry region fails against the emulator too";
+
+  auto gcc = TenantEndpoints::create(auth::Cloud::gcc, "").value();
+  EXPECT_EQ(gcc.for_tenant("").value().xdr_base, "https://api-gcc.security.microsoft.us");
+  auto regional_gcc = gcc.for_tenant("eu");
+  ASSERT_FALSE(regional_gcc);
+  EXPECT_NE(regional_gcc.error().message.find("exists only in the global cloud"), std::string::npos);
+  EXPECT_FALSE(TenantEndpoints::create(auth::Cloud::gcc, "eu"));
+}
+
 } // namespace
 } // namespace xdr::api

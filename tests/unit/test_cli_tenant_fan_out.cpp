@@ -87,10 +87,13 @@ protected:
     });
     auto store = store::SqliteStore::open(db);
     ASSERT_TRUE(store) << store.error().message;
-    ASSERT_TRUE((*store)->add_tenants({tenant(k_tenant, "Contoso", {{"env", "prod"}}), tenant(k_beta, "Beta", {{"env", "prod"}}),
+    // No registry region: every tenant's calls go to the global host the scripts answer at
+    // (test_cli_tenant_regions.cpp covers regions).
+    std::vector<store::Tenant> tenants{tenant(k_tenant, "Contoso", {{"env", "prod"}}), tenant(k_beta, "Beta", {{"env", "prod"}}),
                                        tenant(k_gamma, "Gamma", {{"env", "test"}}),
-                                       tenant(k_unconsented, "Unconsented", {{"env", "test"}})},
-                                      store::OnExisting::fail));
+                                       tenant(k_unconsented, "Unconsented", {{"env", "test"}})};
+    for (auto& t : tenants) t.region.clear();
+    ASSERT_TRUE((*store)->add_tenants(tenants, store::OnExisting::fail));
   }
 
   std::string token_for(const std::string& tid) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include <xdr/api/endpoints.hpp>
 #include <xdr/store/sqlite_store.hpp>
 #include <xdr/sync/api_feed.hpp>
 #include <xdr/util/time.hpp>
@@ -21,6 +22,13 @@ using testing::FakeTransport;
 
 const std::string k_fabrikam = "3f2b8c1d-5e6a-4b7c-8d9e-0f1a2b3c4d5e";
 const std::string k_northwind = "7c4e1a9b-2d3f-4a5b-9c6d-8e7f0a1b2c3d";
+
+fleet::TenantRef ref(const std::string& tenant_id, const std::string& region = "") {
+  fleet::TenantRef tenant;
+  tenant.tenant_id = tenant_id;
+  tenant.region = region;
+  return tenant;
+}
 
 std::string incident_json(int id, const char* updated) {
   return R"({"incidentId":)" + std::to_string(id) + R"(,"incidentName":"i)" + std::to_string(id) +
@@ -71,7 +79,7 @@ TEST_F(ApiFeed, LegacyAsksFromSinceNewestFirstAndHandsOnEveryPage) {
   transport->push(200, page_json({incident_json(7, "2026-01-03T00:00:00Z")}));
   const auto since = util::parse_rfc3339("2026-01-02T23:55:00.5Z").value();
   std::vector<std::vector<std::string>> pages;
-  auto done = feed.list_updated_since(k_fabrikam, since, [&](std::vector<api::Incident>&& page) -> Status {
+  auto done = feed.list_updated_since(ref(k_fabrikam), since, [&](std::vector<api::Incident>&& page) -> Status {
     pages.emplace_back();
     for (const auto& i : page) {
       EXPECT_EQ(i.tenant_id, k_fabrikam);
@@ -86,7 +94,7 @@ TEST_F(ApiFeed, LegacyAsksFromSinceNewestFirstAndHandsOnEveryPage) {
   const std::string first = "https://api.security.microsoft.com/api/incidents?$filter=lastUpdateTime%20ge%20"
                             "2026-01-02T23%3A55%3A00.5Z&$top=2";
   EXPECT_EQ(requests[0].url, first);
-  EXPECT_EQ(feed.first_page_url(k_fabrikam, since), first);
+  EXPECT_EQ(feed.first_page_url(ref(k_fabrikam), since).value(), first);
   EXPECT_EQ(requests[1].url, first + "&$skip=2");
   EXPECT_EQ(requests[0].headers.get("authorization"), "Bearer tok");
   ASSERT_EQ(token_calls.size(), 2u);
@@ -97,17 +105,17 @@ TEST_F(ApiFeed, GraphFiltersOnLastUpdateDateTimeWithAlertsAndPromisesNoOrder) {
   ApiIncidentFeed feed(options(api::Dialect::graph));
   EXPECT_EQ(feed.api(), "graph");
   EXPECT_EQ(feed.order(), FeedOrder::unordered);
-  const std::string url = feed.first_page_url(k_fabrikam, util::parse_rfc3339("2026-01-02T00:00:00Z").value());
+  const std::string url = feed.first_page_url(ref(k_fabrikam), util::parse_rfc3339("2026-01-02T00:00:00Z").value()).value();
   EXPECT_EQ(url, "https://graph.microsoft.com/v1.0/security/incidents?$filter=lastUpdateDateTime%20ge%20"
                  "2026-01-02T00%3A00%3A00Z&$top=2&$expand=alerts");
-  EXPECT_EQ(feed.first_page_url(k_fabrikam, std::nullopt),
+  EXPECT_EQ(feed.first_page_url(ref(k_fabrikam), std::nullopt).value(),
             "https://graph.microsoft.com/v1.0/security/incidents?$top=2&$expand=alerts");
 }
 
 TEST_F(ApiFeed, TheSinksErrorStopsPagingAndIsReturned) {
   ApiIncidentFeed feed(options(api::Dialect::legacy));
   transport->push(200, page_json({incident_json(9, "2026-01-05T00:00:00Z"), incident_json(8, "2026-01-04T00:00:00Z")}));
-  auto done = feed.list_updated_since(k_fabrikam, std::nullopt, [](std::vector<api::Incident>&&) -> Status {
+  auto done = feed.list_updated_since(ref(k_fabrikam), std::nullopt, [](std::vector<api::Incident>&&) -> Status {
     return fail(ErrorKind::storage, "disk full");
   });
   ASSERT_FALSE(done);
@@ -118,7 +126,7 @@ TEST_F(ApiFeed, TheSinksErrorStopsPagingAndIsReturned) {
 TEST_F(ApiFeed, TheServicesErrorIsReturned) {
   ApiIncidentFeed feed(options(api::Dialect::legacy));
   transport->push(403, R"({"error":{"code":"Forbidden","message":"Missing application roles."}})");
-  auto done = feed.list_updated_since(k_fabrikam, std::nullopt, [](std::vector<api::Incident>&&) -> Status { return {}; });
+  auto done = feed.list_updated_since(ref(k_fabrikam), std::nullopt, [](std::vector<api::Incident>&&) -> Status { return {}; });
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().kind, ErrorKind::forbidden);
 }
@@ -133,12 +141,47 @@ TEST_F(ApiFeed, EveryTenantHasItsOwnBudgetSharedAcrossCalls) {
     return r;
   });
   auto none = [](std::vector<api::Incident>&&) -> Status { return {}; };
-  ASSERT_TRUE(feed.list_updated_since(k_fabrikam, std::nullopt, none));
-  ASSERT_TRUE(feed.list_updated_since(k_northwind, std::nullopt, none));
+  ASSERT_TRUE(feed.list_updated_since(ref(k_fabrikam), std::nullopt, none));
+  ASSERT_TRUE(feed.list_updated_since(ref(k_northwind), std::nullopt, none));
   EXPECT_TRUE(sleeps.empty());
-  ASSERT_TRUE(feed.list_updated_since(k_fabrikam, std::nullopt, none));
+  ASSERT_TRUE(feed.list_updated_since(ref(k_fabrikam), std::nullopt, none));
   ASSERT_EQ(sleeps.size(), 1u);
   EXPECT_GT(sleeps[0], std::chrono::seconds(50));
+}
+
+TEST_F(ApiFeed, EachTenantIsListedAtItsOwnEndpoints) {
+  // The feed asks for each tenant's endpoints; the CLI gives its registry region's (api::TenantEndpoints).
+  ApiFeedOptions o = options(api::Dialect::legacy);
+  auto hosts = api::TenantEndpoints::create(auth::Cloud::global, "").value();
+  std::vector<std::string> asked;
+  o.tenant_endpoints = [&](const fleet::TenantRef& tenant) {
+    asked.push_back(tenant.tenant_id + ":" + tenant.region);
+    return hosts.for_tenant(tenant.region);
+  };
+  ApiIncidentFeed feed(std::move(o));
+  transport->set_handler([](const http::Request&) -> Result<http::Response> {
+    http::Response r;
+    r.status = 200;
+    r.body = page_json({});
+    return r;
+  });
+  auto none = [](std::vector<api::Incident>&&) -> Status { return {}; };
+  ASSERT_TRUE(feed.list_updated_since(ref(k_fabrikam, "eu"), std::nullopt, none));
+  ASSERT_TRUE(feed.list_updated_since(ref(k_northwind), std::nullopt, none));
+  auto mars = feed.list_updated_since(ref(k_northwind, "mars"), std::nullopt, none);
+  ASSERT_FALSE(mars);
+  EXPECT_EQ(mars.error().kind, ErrorKind::config);
+  EXPECT_NE(mars.error().message.find("'mars'"), std::string::npos);
+  auto requests = transport->requests();
+  ASSERT_EQ(requests.size(), 2u) << "nothing is sent for a tenant without endpoints";
+  EXPECT_EQ(requests[0].url, "https://api-eu.security.microsoft.com/api/incidents?$top=2");
+  EXPECT_EQ(requests[1].url, "https://api.security.microsoft.com/api/incidents?$top=2");
+  EXPECT_EQ(feed.first_page_url(ref(k_fabrikam, "uk"), std::nullopt).value(),
+            "https://api-uk.security.microsoft.com/api/incidents?$top=2");
+  EXPECT_EQ(asked, (std::vector<std::string>{k_fabrikam + ":eu", k_northwind + ":", k_northwind + ":mars",
+                                             k_fabrikam + ":uk"}));
+  // The token is asked for the global audience whatever the host.
+  for (const auto& call : token_calls) EXPECT_EQ(call.second, "https://api.security.microsoft.com");
 }
 
 TEST_F(ApiFeed, SyncTenantOverTheFeedMovesTheWatermarkWithTheLastPageOnly) {

@@ -232,7 +232,9 @@ INSTANTIATE_TEST_SUITE_P(Orders, SyncTest,
 TEST(SyncAll, SyncsEveryEnabledTenantThroughTheFanOutAndReportsFailures) {
   TempDir here;
   auto db = open_store(here.file("all.db"));
-  ASSERT_TRUE(db->add_tenants({tenant(k_tailspin, "Tailspin")}, store::OnExisting::fail));
+  store::Tenant tailspin = tenant(k_tailspin, "Tailspin");
+  tailspin.region = "uk";
+  ASSERT_TRUE(db->add_tenants({tailspin}, store::OnExisting::fail));
   const std::string disabled = "e0000000-0000-4000-8000-00000000000e";
   ASSERT_TRUE(db->add_tenants({tenant(disabled, "Disabled")}, store::OnExisting::fail));
   ASSERT_TRUE(db->set_tenant_enabled(disabled, false));
@@ -253,6 +255,8 @@ TEST(SyncAll, SyncsEveryEnabledTenantThroughTheFanOutAndReportsFailures) {
   EXPECT_NE(got[k_fabrikam].detail.find("5 incident(s)"), std::string::npos);
   EXPECT_EQ(got[k_northwind].rows, 3);
   EXPECT_EQ(got[k_tailspin].status, fleet::EnvelopeStatus::consent_missing);
+  EXPECT_EQ(got[k_tailspin].tenant.region, "uk");
+  EXPECT_EQ(feed.regions()[k_tailspin], "uk") << "the feed is given the tenant as registered, region included";
   EXPECT_EQ(summary->exit_code(), fleet::k_exit_partial);
   EXPECT_EQ(*db->incidents(k_fabrikam), feed.reference(k_fabrikam));
   EXPECT_EQ(*db->incidents(k_northwind), feed.reference(k_northwind));
@@ -297,7 +301,7 @@ TEST(SyncAll, WatchPollsUntilCancelled) {
 class SlowFeed : public FakeIncidentFeed {
 public:
   using FakeIncidentFeed::FakeIncidentFeed;
-  Status list_updated_since(const std::string& tenant, std::optional<util::TimePoint> since,
+  Status list_updated_since(const fleet::TenantRef& tenant, std::optional<util::TimePoint> since,
                             const std::function<Status(std::vector<api::Incident>&&)>& on_page) override {
     return FakeIncidentFeed::list_updated_since(tenant, since, [&](std::vector<api::Incident>&& page) -> Status {
       std::this_thread::sleep_for(std::chrono::microseconds(300));

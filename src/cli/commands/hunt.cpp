@@ -53,8 +53,13 @@ int run_hunt_fleet(Context& ctx, const HuntFlags& f, const std::string& query, a
     options.clock = ctx.io().clock;
     return api::HuntingClient(t.setup.transport, t.setup.tokens, options);
   };
-  if (auto body = make_client(fa.setup(tenants->front())).request_body(request, std::nullopt); !body)
-    return ctx.report(body.error());
+  // The request is checked once before the fan-out; it does not depend on the host, so the first tenant's
+  // registry region is left out here (a bad one is that tenant's error, not the run's).
+  fleet::TenantRef first = tenants->front();
+  first.region.clear();
+  auto first_api = fa.setup(first);
+  if (!first_api) return ctx.report(first_api.error());
+  if (auto body = make_client(*first_api).request_body(request, std::nullopt); !body) return ctx.report(body.error());
 
   auto& out = ctx.io().out;
   const OutputFormat format = output_format(ctx);

@@ -92,10 +92,10 @@ int run_sync(Context& ctx, const SyncFlags& f) {
   }
 
   const api::Dialect dialect = util::iequals(f.api.api, "graph") ? api::Dialect::graph : api::Dialect::legacy;
-  auto region = api::parse_region(f.api.region);
-  if (!region) return ctx.usage(region.error().message);
-  auto endpoints = api::resolve_endpoints(s.cloud, *region,
-                                          api::overrides_from_environment(ctx.io().env, {f.api.api_base, f.api.graph_base}));
+  if (auto region = api::parse_region(f.api.region); !region) return ctx.usage(region.error().message);
+  // Each tenant's calls go to its registry region's host, unless --region decides for all (--api-base wins).
+  auto endpoints = api::TenantEndpoints::create(
+      s.cloud, f.api.region, api::overrides_from_environment(ctx.io().env, {f.api.api_base, f.api.graph_base}));
   if (!endpoints) return ctx.report(endpoints.error());
   auto client = ctx.auth_client();
   if (!client) return ctx.report(client.error());
@@ -106,7 +106,10 @@ int run_sync(Context& ctx, const SyncFlags& f) {
   quota.clock = ctx.io().clock;
   sync::ApiFeedOptions feed_options;
   feed_options.dialect = dialect;
-  feed_options.endpoints = *endpoints;
+  feed_options.endpoints = endpoints->run();
+  feed_options.tenant_endpoints = [tenant_hosts = *endpoints](const fleet::TenantRef& tenant) {
+    return tenant_endpoints(tenant_hosts, tenant);
+  };
   feed_options.transport = ctx.transport();
   feed_options.budget = std::make_shared<api::QuotaBudget>(quota);
   feed_options.page_size = f.page_size;
@@ -123,7 +126,7 @@ int run_sync(Context& ctx, const SyncFlags& f) {
   options.fan_out.concurrency = f.concurrency;
   options.fan_out.cloud = std::string(auth::to_string(s.cloud));
   options.filter.labels = labels;
-  const std::string resource = endpoints->resource(dialect);
+  const std::string resource = endpoints->run().resource(dialect);
 
   fleet::CancelToken never;
   const fleet::CancelToken& cancel = ctx.io().cancel ? *ctx.io().cancel : never;
@@ -196,7 +199,9 @@ Command add_sync(CLI::App& root, Context& ctx) {
               "  xdrpartner sync --api graph --watch 5m\n"
               "Incidents, with their alerts, devices and entities, go to the store (--db PATH, env XDR_DB); each tenant's\n"
               "watermark moves in the same transaction as its data, so an interrupted run loses nothing and the next\n"
-              "run resumes. See docs/cli/sync.md.\n"
+              "run resumes. Each tenant's calls go to the Defender API host of its registry region (tenants add\n"
+              "--region); --region sends every tenant to one host, and --api-base (the emulator) wins over both.\n"
+              "See docs/cli/sync.md.\n"
               "Exit codes: 0 every tenant synced, 3 some tenants failed (each line says why; consent links are\n"
               "printed), 130 stopped by Ctrl-C, 1 a store or service failure, 2 a usage or configuration error.");
   return {app, [&ctx, f] { return run_sync(ctx, *f); }};

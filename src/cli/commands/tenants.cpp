@@ -5,11 +5,13 @@
 #include <memory>
 #include <sstream>
 
+#include <cli/api_support.hpp>
 #include <cli/commands/commands.hpp>
 #include <cli/discovery.hpp>
 #include <cli/fleet_output.hpp>
 #include <cli/output.hpp>
 #include <cli/tenant_checks.hpp>
+#include <xdr/api/endpoints.hpp>
 #include <xdr/fleet/fan_out.hpp>
 #include <xdr/fleet/progress.hpp>
 #include <xdr/jwt/token.hpp>
@@ -35,6 +37,27 @@ Result<std::string> checked_cloud(const std::string& text) {
   if (!auth::parse_cloud(cloud))
     return fail(ErrorKind::config, "cloud '" + text + "' is not known: use global, gcc, gcc-high or dod");
   return cloud;
+}
+
+// A registry region: "" (none: the cloud's host) or a known region in lower case ("EU" gives "eu"). Errors
+// (config) on any other text, so a typo never sends a tenant's calls to the global host unnoticed.
+Result<std::string> checked_region(const std::string& text) {
+  auto region = api::parse_region(text);
+  if (!region)
+    return fail(ErrorKind::config, "region '" + text + "' is not known: use us, eu, uk, au or swa, or none for the "
+                                   "cloud's global host");
+  if (*region == api::Region::none) return std::string();
+  return std::string(api::to_string(*region));
+}
+
+// A warning when `tenant`'s region has no host in its cloud (only the global cloud has regions): runs across
+// tenants fail it, naming the fix, until its region is none. Registered all the same, as before regions
+// were checked.
+std::optional<std::string> region_warning(const store::Tenant& tenant) {
+  if (tenant.region.empty() || auth::parse_cloud(tenant.cloud) == auth::Cloud::global) return std::nullopt;
+  return "warning: region " + tenant.region + " exists only in the global cloud; the " + tenant.cloud +
+         " cloud has one API host, so runs across tenants will fail tenant " + tenant.tenant_id +
+         " until: xdrpartner tenants set " + tenant.tenant_id + " --region none";
 }
 
 // The GUID of a tenant given as GUID or domain, through its OpenID configuration.
@@ -92,6 +115,8 @@ int run_add(Context& ctx, const AddOptions& o) {
   if (!labels) return ctx.usage(labels.error().message);
   auto cloud = checked_cloud(o.cloud);
   if (!cloud) return ctx.usage(cloud.error().message);
+  auto region = checked_region(o.region);
+  if (!region) return ctx.usage(region.error().message);
   auto db = ctx.store();
   if (!db) return ctx.report(db.error());
   auto discovery = resolve_tenant(ctx, o.tenant);
@@ -102,9 +127,10 @@ int run_add(Context& ctx, const AddOptions& o) {
   t.domain = util::is_guid(o.tenant) ? std::string() : util::to_lower(o.tenant);
   t.name = !o.name.empty() ? o.name : !t.domain.empty() ? t.domain : t.tenant_id;
   t.cloud = *cloud;
-  t.region = o.region;
+  t.region = *region;
   t.labels = *labels;
   if (auto added = (*db)->add_tenants({t}, store::OnExisting::fail); !added) return ctx.report(added.error());
+  if (auto warning = region_warning(t)) ctx.io().err << *warning << "\n";
   auto stored = (*db)->find_tenant(t.tenant_id);
   if (!stored || !*stored) return ctx.report(stored ? Error(ErrorKind::storage, "the tenant vanished") : stored.error());
   if (ctx.json_output()) {
@@ -183,6 +209,32 @@ int run_set_enabled(Context& ctx, const std::string& text, bool enabled) {
   else
     ctx.io().out << (enabled ? "enabled" : "disabled") << " tenant " << t->tenant_id << " (" << t->name << ")"
                  << (enabled ? "\n" : ": check and sync skip it\n");
+  return k_exit_ok;
+}
+
+// ---- set -------------------------------------------------------------------------------------------
+
+struct SetOptions {
+  std::string tenant;
+  std::string region;
+};
+
+// Changes a registered tenant's region in place: its labels, enabled flag, checks and synced data are kept.
+int run_set(Context& ctx, const SetOptions& o) {
+  auto db = ctx.store();
+  if (!db) return ctx.report(db.error());
+  auto t = find_registered(**db, o.tenant);
+  if (!t) return ctx.report(t.error());
+  auto region = checked_region(o.region);
+  if (!region) return ctx.usage(region.error().message);
+  t->region = *region;
+  if (auto updated = (*db)->add_tenants({*t}, store::OnExisting::update); !updated) return ctx.report(updated.error());
+  if (auto warning = region_warning(*t)) ctx.io().err << *warning << "\n";
+  if (ctx.json_output())
+    ctx.io().out << tenant_json(*t).dump(2) << "\n";
+  else
+    ctx.io().out << "tenant " << t->tenant_id << " (" << t->name << "): region "
+                 << (t->region.empty() ? std::string("none (the cloud's global host)") : t->region) << "\n";
   return k_exit_ok;
 }
 
@@ -267,6 +319,8 @@ int run_import(Context& ctx, const std::string& file) {
     if (given.empty()) return at("the tenant is empty");
     auto cloud = checked_cloud(get("cloud"));
     if (!cloud) return at(cloud.error().message);
+    auto region = checked_region(get("region"));
+    if (!region) return at(region.error().message);
     auto labels = store::parse_labels(get("labels"));
     if (!labels) return at(labels.error().message);
     store::Tenant t;
@@ -283,7 +337,7 @@ int run_import(Context& ctx, const std::string& file) {
     line_of[t.tenant_id] = number;
     t.name = get("name").empty() ? (t.domain.empty() ? t.tenant_id : t.domain) : get("name");
     t.cloud = *cloud;
-    t.region = get("region");
+    t.region = *region;
     t.labels = *labels;
     tenants.push_back(std::move(t));
   }
@@ -297,6 +351,8 @@ int run_import(Context& ctx, const std::string& file) {
     updated += existing->has_value();
   }
   if (auto added = (*db)->add_tenants(tenants, store::OnExisting::update); !added) return ctx.report(added.error());
+  for (const auto& t : tenants)
+    if (auto warning = region_warning(t)) ctx.io().err << file << ":" << line_of[t.tenant_id] << ": " << *warning << "\n";
   if (ctx.json_output())
     ctx.io().out << Json{{"imported", tenants.size()}, {"added", tenants.size() - updated}, {"updated", updated}}.dump(2)
                  << "\n";
@@ -312,14 +368,20 @@ struct CheckOptions {
   std::vector<std::string> labels;
   size_t concurrency = 0;
   std::string api_base;
+  std::string region; // empty: each tenant's registry region
 };
 
 int run_check(Context& ctx, const CheckOptions& o) {
   auto labels = labels_from_flags(o.labels);
   if (!labels) return ctx.usage(labels.error().message);
+  if (auto region = api::parse_region(o.region); !region) return ctx.usage(region.error().message);
   auto settings = ctx.settings();
   if (!settings) return ctx.report(settings.error());
   const Settings& s = **settings;
+  // Each tenant is probed at its registry region's host, unless --region decides for all (--api-base wins).
+  auto endpoints =
+      api::TenantEndpoints::create(s.cloud, o.region, api::overrides_from_environment(ctx.io().env, {o.api_base, {}}));
+  if (!endpoints) return ctx.report(endpoints.error());
   auto db = ctx.store();
   if (!db) return ctx.report(db.error());
   store::TenantFilter filter;
@@ -336,12 +398,12 @@ int run_check(Context& ctx, const CheckOptions& o) {
   if (!client) return ctx.report(client.error());
   auth::AuthClient& auth = **client;
   auto transport = ctx.transport();
-  const std::string api_base = defender_api_base(o.api_base, ctx.io().env, s.cloud);
   const std::string xdr_uri = *auth::resolve_resource("xdr", s.cloud);
 
   // Per tenant: a fresh token per resource (a cached one proves neither the credential nor the consent),
   // the roles it carries against what the features need, then the Defender XDR API with the xdr token.
   auto check = [&](const fleet::TenantRef& tenant, fleet::TenantScope&) -> Result<fleet::Outcome> {
+    XDR_TRY_ASSIGN(api::ApiEndpoints hosts, tenant_endpoints(*endpoints, tenant));
     std::optional<std::string> xdr_token;
     std::vector<std::string> notes;
     for (const auto& alias : s.resources) {
@@ -362,15 +424,15 @@ int run_check(Context& ctx, const CheckOptions& o) {
       if (uri == xdr_uri) xdr_token = std::string(token->value().reveal());
     }
     if (xdr_token) {
-      const ApiProbe probe = probe_defender_api(*transport, api_base, *xdr_token);
+      const ApiProbe probe = probe_defender_api(*transport, hosts.xdr_base, *xdr_token);
       if (probe.outcome != ApiProbe::Outcome::ok) return tl::unexpected(probe.error());
-      notes.push_back("Defender XDR API answers 200");
+      notes.push_back("Defender XDR API answers 200 at " + hosts.xdr_base);
     }
     return fleet::Outcome{"token ok; " + util::join(notes, "; ")};
   };
 
   std::vector<fleet::TenantRef> refs;
-  for (const auto& t : *tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
+  for (const auto& t : *tenants) refs.push_back({t.tenant_id, t.name, t.cloud, t.region});
   fleet::FanOutOptions options;
   options.concurrency = o.concurrency;
   options.cloud = std::string(auth::to_string(s.cloud));
@@ -420,9 +482,13 @@ void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands) {
   CLI::App* group = root.add_subcommand("tenants", "The registry of customer tenants: add, list, import, check");
   group->require_subcommand(1);
   group->footer("Examples:\n"
-                "  xdrpartner tenants add fabrikam.onmicrosoft.com --name Fabrikam --label env=prod\n"
+                "  xdrpartner tenants add fabrikam.onmicrosoft.com --name Fabrikam --label env=prod --region eu\n"
+                "  xdrpartner tenants set Fabrikam --region uk\n"
                 "  xdrpartner tenants import customers.csv\n"
                 "  xdrpartner tenants check\n"
+                "A tenant's region (us, eu, uk, au, swa) sends its calls in runs across tenants (check, sync,\n"
+                "--all-tenants) to that regional Defender API host, unless the run gives --region (which wins for\n"
+                "every tenant) or --api-base / XDR_API_BASE (the emulator, which wins over any region).\n"
                 "The registry lives in the store (--db PATH, env XDR_DB, default ~/.local/share/xdrpartner/xdrpartner.db).\n"
                 "See docs/cli/tenants.md.\n" +
                 std::string(k_exit_codes_help));
@@ -432,7 +498,9 @@ void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands) {
   a->add_option("tenant", add->tenant, "Tenant ID (GUID) or domain, e.g. fabrikam.onmicrosoft.com")->required();
   a->add_option("--name", add->name, "The customer's name (default: the domain or ID)");
   a->add_option("--cloud", add->cloud, k_clouds_help);
-  a->add_option("--region", add->region, "Free text, e.g. eu");
+  a->add_option("--region", add->region,
+                 "us | eu | uk | au | swa | none (default): the tenant's regional Defender API host in runs across "
+                 "tenants (global cloud)");
   a->add_option("--label", add->labels, "KEY=VALUE, repeatable (select tenants with --label on list and check)");
   commands.push_back({a, [&ctx, add] { return run_add(ctx, *add); }});
 
@@ -457,6 +525,12 @@ void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands) {
   d->add_option("tenant", *disable_target, "Tenant ID, domain or name as registered")->required();
   commands.push_back({d, [&ctx, disable_target] { return run_set_enabled(ctx, *disable_target, false); }});
 
+  auto set = std::make_shared<SetOptions>();
+  CLI::App* st = group->add_subcommand("set", "Change a registered tenant's region (its data and labels are kept)");
+  st->add_option("tenant", set->tenant, "Tenant ID, domain or name as registered")->required();
+  st->add_option("--region", set->region, "us | eu | uk | au | swa | none: its regional Defender API host")->required();
+  commands.push_back({st, [&ctx, set] { return run_set(ctx, *set); }});
+
   auto file = std::make_shared<std::string>();
   CLI::App* i = group->add_subcommand("import", "Register or update tenants from a CSV file, all or none");
   i->add_option("file", *file, "CSV with the header tenant,name,cloud,region,labels (labels: k=v;k2=v2)")->required();
@@ -468,7 +542,11 @@ void add_tenants(CLI::App& root, Context& ctx, std::vector<Command>& commands) {
   c->add_option("--concurrency", check->concurrency, "Tenants checked at once (default: 2 x CPUs, within 8..16)")
       ->check(CLI::Range(1, 256));
   c->add_option("--api-base", check->api_base,
-                "Defender XDR API base URL (default: the cloud's, or XDR_API_BASE; the emulator's URL for tests)");
+                "Defender XDR API base URL (default: the cloud's, or XDR_API_BASE; the emulator's URL for tests); "
+                "wins over any region");
+  c->add_option("--region", check->region,
+                "us | eu | uk | au | swa | none: probe every tenant at this regional host (default: each tenant's "
+                "registry region)");
   c->footer("Exit codes: 0 every tenant ok, 3 some tenants failed (each line says why), 130 stopped by Ctrl-C,\n"
             "1 a service or store failure, 2 a usage or configuration error.");
   commands.push_back({c, [&ctx, check] { return run_check(ctx, *check); }});

@@ -77,6 +77,27 @@ Result<ApiEndpoints> resolve_endpoints(auth::Cloud cloud, Region region, const E
   return e;
 }
 
+Result<TenantEndpoints> TenantEndpoints::create(auth::Cloud cloud, std::string_view run_region,
+                                                const EndpointOverrides& overrides) {
+  TenantEndpoints e;
+  e.m_cloud = cloud;
+  e.m_overrides = overrides;
+  e.m_run_region_given = !util::trim(run_region).empty();
+  XDR_TRY_ASSIGN(Region region, parse_region(run_region));
+  XDR_TRY_ASSIGN(e.m_run, resolve_endpoints(cloud, region, overrides));
+  return e;
+}
+
+Result<ApiEndpoints> TenantEndpoints::for_tenant(std::string_view registry_region) const {
+  if (m_run_region_given) return m_run;
+  auto region = parse_region(registry_region);
+  if (!region)
+    return fail(ErrorKind::config, "registry region '" + std::string(registry_region) +
+                                       "' is not a region (us, eu, uk, au, swa; none: the global host)");
+  if (*region == Region::none) return m_run;
+  return resolve_endpoints(m_cloud, *region, m_overrides);
+}
+
 EndpointOverrides overrides_from_environment(const auth::Environment& env, EndpointOverrides explicit_values) {
   if (!env) return explicit_values;
   if (explicit_values.api_base.empty())

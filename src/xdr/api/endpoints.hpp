@@ -49,6 +49,36 @@ struct ApiEndpoints {
 Result<ApiEndpoints> resolve_endpoints(auth::Cloud cloud, Region region = Region::none,
                                        const EndpointOverrides& overrides = {});
 
+// Where each tenant's calls go in a run over many tenants (sync, tenants check, --all-tenants). The run's
+// region (--region), when given, is every tenant's, "none" included; otherwise the region a tenant is
+// registered with picks its regional Defender XDR / MDE host, and a tenant without one gets the cloud's host.
+// Overrides (the emulator, which serves every region) win over any region; Graph has no regional hosts; the
+// token resources are the cloud's whatever the host. Immutable once made, so shared by the fan-out's workers.
+class TenantEndpoints {
+public:
+  // `run_region`: the run's --region text; empty: not given. Errors (config): it is not a region, a region
+  // outside the global cloud, an override that is not a base URL.
+  static Result<TenantEndpoints> create(auth::Cloud cloud, std::string_view run_region,
+                                        const EndpointOverrides& overrides = {});
+  // The run's endpoints: its --region's hosts, else the cloud's (what a tenant without a region gets).
+  const ApiEndpoints& run() const { return m_run; }
+  // True when the run's --region decides every tenant's host.
+  bool run_region_given() const { return m_run_region_given; }
+  // The endpoints of a tenant registered with `registry_region` (free text: "eu", "EU"; "" or "none": none).
+  // Errors (config), unless the run's region decides: a text that is not a region (never taken as global),
+  // or a region outside the run's cloud. The message names the value and the regions; the caller names
+  // the tenant.
+  Result<ApiEndpoints> for_tenant(std::string_view registry_region) const;
+
+private:
+  TenantEndpoints() = default;
+
+  auth::Cloud m_cloud = auth::Cloud::global;
+  EndpointOverrides m_overrides;
+  bool m_run_region_given = false;
+  ApiEndpoints m_run;
+};
+
 // Reads XDR_API_BASE and XDR_GRAPH_BASE from `env` into overrides (explicit values win).
 EndpointOverrides overrides_from_environment(const auth::Environment& env, EndpointOverrides explicit_values = {});
 

@@ -28,6 +28,7 @@ struct TenantRef {
   std::string tenant_id; // GUID
   std::string name;      // for people; may be empty
   std::string cloud;     // the cloud the registry holds the tenant in ("global", "gcc-high", ...); empty: unknown
+  std::string region;    // the registry region ("eu", as registered); empty: none (the cloud's global host)
 };
 
 // How one tenant's operation ended.

@@ -13,11 +13,16 @@ FeedOrder ApiIncidentFeed::order() const {
   return m_options.dialect == api::Dialect::legacy ? FeedOrder::newest_first : FeedOrder::unordered;
 }
 
-api::IncidentsClient ApiIncidentFeed::client_for(const std::string& tenant_id) const {
+Result<api::IncidentsClient> ApiIncidentFeed::client_for(const fleet::TenantRef& tenant) const {
+  const std::string& tenant_id = tenant.tenant_id;
   api::ClientOptions options;
   options.tenant = tenant_id;
   options.dialect = m_options.dialect;
-  options.endpoints = m_options.endpoints;
+  if (m_options.tenant_endpoints) {
+    XDR_TRY_ASSIGN(options.endpoints, m_options.tenant_endpoints(tenant));
+  } else {
+    options.endpoints = m_options.endpoints;
+  }
   options.budget = m_options.budget;
   options.max_throttle_retries = m_options.max_throttle_retries;
   options.max_retry_after = m_options.max_retry_after;
@@ -35,13 +40,14 @@ api::ListOptions ApiIncidentFeed::list_options(std::optional<TimePoint> since) c
   return list;
 }
 
-std::string ApiIncidentFeed::first_page_url(const std::string& tenant_id, std::optional<TimePoint> since) const {
-  return client_for(tenant_id).first_page_url(list_options(since));
+Result<std::string> ApiIncidentFeed::first_page_url(const fleet::TenantRef& tenant, std::optional<TimePoint> since) const {
+  XDR_TRY_ASSIGN(api::IncidentsClient client, client_for(tenant));
+  return client.first_page_url(list_options(since));
 }
 
-Status ApiIncidentFeed::list_updated_since(const std::string& tenant_id, std::optional<TimePoint> since,
+Status ApiIncidentFeed::list_updated_since(const fleet::TenantRef& tenant, std::optional<TimePoint> since,
                                            const std::function<Status(std::vector<api::Incident>&&)>& on_page) {
-  api::IncidentsClient client = client_for(tenant_id);
+  XDR_TRY_ASSIGN(api::IncidentsClient client, client_for(tenant));
   Status stopped_by_sink;
   auto listed = client.list(list_options(since), [&](std::vector<api::Incident>& page) {
     stopped_by_sink = on_page(std::move(page));

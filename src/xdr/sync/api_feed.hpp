@@ -25,6 +25,9 @@ using TenantTokenProvider = std::function<Result<std::string>(const std::string&
 struct ApiFeedOptions {
   api::Dialect dialect = api::Dialect::legacy;
   api::ApiEndpoints endpoints;               // from api::resolve_endpoints
+  // A tenant's own endpoints (its registry region's host: api::TenantEndpoints); an error fails that
+  // tenant's run before any request is sent. Null: `endpoints` for every tenant.
+  std::function<Result<api::ApiEndpoints>(const fleet::TenantRef&)> tenant_endpoints;
   std::shared_ptr<http::Transport> transport;
   TenantTokenProvider tokens;
   // Shared by every tenant (keyed by tenant inside) and by every round of `sync --watch`; null: a budget
@@ -44,16 +47,18 @@ public:
   std::string api() const override;
   // newest_first (legacy) or unordered (Graph); see the header comment.
   FeedOrder order() const override;
-  // Lists the tenant's incidents with alerts (Graph: $expand=alerts) updated at or after `since`, page by page.
-  Status list_updated_since(const std::string& tenant_id, std::optional<TimePoint> since,
+  // Lists the tenant's incidents with alerts (Graph: $expand=alerts) updated at or after `since`, page by page,
+  // from the tenant's endpoints.
+  Status list_updated_since(const fleet::TenantRef& tenant, std::optional<TimePoint> since,
                             const std::function<Status(std::vector<api::Incident>&&)>& on_page) override;
 
-  // The first request's URL for a tenant and `since` (what the request log shows).
-  std::string first_page_url(const std::string& tenant_id, std::optional<TimePoint> since) const;
+  // The first request's URL for a tenant and `since` (what the request log shows). Errors: as the tenant's
+  // endpoints.
+  Result<std::string> first_page_url(const fleet::TenantRef& tenant, std::optional<TimePoint> since) const;
   const std::shared_ptr<api::QuotaBudget>& budget() const { return m_options.budget; }
 
 private:
-  api::IncidentsClient client_for(const std::string& tenant_id) const;
+  Result<api::IncidentsClient> client_for(const fleet::TenantRef& tenant) const;
   api::ListOptions list_options(std::optional<TimePoint> since) const;
 
   ApiFeedOptions m_options;

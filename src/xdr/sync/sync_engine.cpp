@@ -26,7 +26,16 @@ std::optional<TimePoint> max_update_time(const std::vector<api::Incident>& incid
 
 Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const std::string& tenant_id,
                                      const SyncOptions& options, fleet::TenantScope* scope) {
-  const std::string tid = util::to_lower(tenant_id);
+  fleet::TenantRef tenant;
+  tenant.tenant_id = tenant_id;
+  return sync_tenant(store, feed, tenant, options, scope);
+}
+
+Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const fleet::TenantRef& tenant_ref,
+                                     const SyncOptions& options, fleet::TenantScope* scope) {
+  fleet::TenantRef tenant = tenant_ref;
+  tenant.tenant_id = util::to_lower(tenant.tenant_id);
+  const std::string& tid = tenant.tenant_id;
   const std::string api = feed.api();
   const auto clock = options.clock ? options.clock : util::system_clock();
   TenantSyncResult result;
@@ -70,7 +79,7 @@ Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, co
     std::swap(*held, page);
     return {};
   };
-  Status fetched = feed.list_updated_since(tid, result.since, on_page);
+  Status fetched = feed.list_updated_since(tenant, result.since, on_page);
 
   // 3. The last page with the watermark; after a failure, the held page without it (kept, not trusted).
   Status stored = held ? store_page(*held, fetched ? seen_max : std::nullopt) : Status{};
@@ -92,9 +101,9 @@ Result<fleet::Summary> sync_all(store::Store& store, IncidentFeed& feed, const S
   XDR_TRY_ASSIGN(std::vector<store::Tenant> tenants, store.list_tenants(filter));
   std::vector<fleet::TenantRef> refs;
   refs.reserve(tenants.size());
-  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud});
+  for (const auto& t : tenants) refs.push_back({t.tenant_id, t.name, t.cloud, t.region});
   auto operation = [&](const fleet::TenantRef& tenant, fleet::TenantScope& scope) -> Result<fleet::Outcome> {
-    XDR_TRY_ASSIGN(TenantSyncResult r, sync_tenant(store, feed, tenant.tenant_id, options.sync, &scope));
+    XDR_TRY_ASSIGN(TenantSyncResult r, sync_tenant(store, feed, tenant, options.sync, &scope));
     std::string detail = std::to_string(r.incidents) + " incident(s), " + std::to_string(r.alerts) + " alert(s) in " +
                          std::to_string(r.pages) + " page(s)";
     if (r.watermark) detail += "; watermark " + util::format_rfc3339(*r.watermark, 0);

@@ -52,7 +52,8 @@ public:
   // returns and returns it; otherwise the API's error (rate_limited, unauthorized, forbidden, ...) or success
   // after the last page. `on_page` may take the page's incidents or leave other incidents in the vector (the
   // sync engine hands a stored page back this way); a feed may parse its next page into what it finds there.
-  virtual Status list_updated_since(const std::string& tenant_id, std::optional<TimePoint> since,
+  // `tenant` is as registered (its id in lower case); a feed may pick the tenant's host by its region.
+  virtual Status list_updated_since(const fleet::TenantRef& tenant, std::optional<TimePoint> since,
                                     const std::function<Status(std::vector<api::Incident>&&)>& on_page) = 0;
 };
 
@@ -75,6 +76,9 @@ struct TenantSyncResult {
 // run's time and outcome in the store's sync state. With a `scope` (from the fan-out engine), counts the
 // incidents stored into it and checks its cancel token between pages: a cancelled run stops there with
 // ErrorKind::cancelled, having lost nothing. Errors: the feed's, the store's, cancelled.
+Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const fleet::TenantRef& tenant,
+                                     const SyncOptions& options = {}, fleet::TenantScope* scope = nullptr);
+// The same for a tenant known by its id only (no registry region).
 Result<TenantSyncResult> sync_tenant(store::Store& store, IncidentFeed& feed, const std::string& tenant_id,
                                      const SyncOptions& options = {}, fleet::TenantScope* scope = nullptr);
 
