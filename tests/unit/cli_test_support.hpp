@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -76,8 +77,16 @@ class CliHarness {
 public:
   CliHarness() : clock(std::make_shared<FakeClock>()) {}
 
-  CliResult run(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-    std::istringstream in(stdin_text);
+  // How one run differs from the default (standard input empty, the router as transport, isatty, no Ctrl-C).
+  struct RunOptions {
+    std::string stdin_text;
+    std::shared_ptr<http::Transport> transport; // null: the router's
+    std::optional<bool> terminal;               // what is_terminal answers; unset: isatty
+    fleet::CancelToken* cancel = nullptr;
+  };
+
+  CliResult run_with(const std::vector<std::string>& args, const RunOptions& options) {
+    std::istringstream in(options.stdin_text);
     std::ostringstream out, err;
     auto vars = env;
     cli::CliIo io{in, out, err,
@@ -86,12 +95,18 @@ public:
                     if (it == vars.end()) return std::nullopt;
                     return it->second;
                   },
-                  router.transport, clock};
+                  options.transport ? options.transport : router.transport, clock};
+    if (options.terminal) io.is_terminal = [terminal = *options.terminal](int) { return terminal; };
+    io.cancel = options.cancel;
     CliResult r;
     r.code = cli::run(args, io);
     r.out = out.str();
     r.err = err.str();
     return r;
+  }
+
+  CliResult run(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    return run_with(args, RunOptions{stdin_text, nullptr, std::nullopt, nullptr});
   }
 
   // The v2 and v1 token endpoints of `tenant` answer with `body` and `status`.

@@ -118,23 +118,7 @@ protected:
   }
 
   CliResult run_with(const std::vector<std::string>& args, bool terminal = false, fleet::CancelToken* cancel = nullptr) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    auto vars = h.env;
-    cli::CliIo io{in, out, err,
-                  [vars](std::string_view name) -> std::optional<std::string> {
-                    auto it = vars.find(std::string(name));
-                    if (it == vars.end()) return std::nullopt;
-                    return it->second;
-                  },
-                  api, h.clock};
-    io.is_terminal = [terminal](int) { return terminal; };
-    io.cancel = cancel;
-    CliResult r;
-    r.code = cli::run(args, io);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return h.run_with(args, {.transport = api, .terminal = terminal, .cancel = cancel});
   }
 
   TempDir dir;

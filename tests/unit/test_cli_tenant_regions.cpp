@@ -112,22 +112,7 @@ protected:
   }
 
   CliResult run_with(const std::vector<std::string>& args) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    auto vars = h.env;
-    cli::CliIo io{in, out, err,
-                  [vars](std::string_view name) -> std::optional<std::string> {
-                    auto it = vars.find(std::string(name));
-                    if (it == vars.end()) return std::nullopt;
-                    return it->second;
-                  },
-                  api, h.clock};
-    io.is_terminal = [](int) { return false; };
-    CliResult r;
-    r.code = cli::run(args, io);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return h.run_with(args, {.transport = api, .terminal = false});
   }
 
   // The Mars envelope's error names the tenant, its bad value and the fix.

@@ -34,23 +34,7 @@ protected:
 
   // Runs with `is_terminal` and `cancel` set, which the harness leaves at their defaults.
   CliResult run_with(const std::vector<std::string>& args, bool terminal, fleet::CancelToken* cancel) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    auto vars = h.env;
-    cli::CliIo io{in, out, err,
-                  [vars](std::string_view name) -> std::optional<std::string> {
-                    auto it = vars.find(std::string(name));
-                    if (it == vars.end()) return std::nullopt;
-                    return it->second;
-                  },
-                  h.router.transport, h.clock};
-    io.is_terminal = [terminal](int) { return terminal; };
-    io.cancel = cancel;
-    CliResult r;
-    r.code = cli::run(args, io);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return h.run_with(args, {.terminal = terminal, .cancel = cancel});
   }
 
   std::string write_csv(const std::string& text) { return dir.write("tenants.csv", text); }
