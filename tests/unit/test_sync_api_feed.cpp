@@ -69,6 +69,15 @@ struct ApiFeed : ::testing::Test {
     o.page_size = 2;
     return o;
   }
+  // Every request is answered with an empty page.
+  void answer_empty_pages() {
+    transport->set_handler([](const http::Request&) -> Result<http::Response> {
+      http::Response r;
+      r.status = 200;
+      r.body = page_json({});
+      return r;
+    });
+  }
 };
 
 TEST_F(ApiFeed, LegacyAsksFromSinceNewestFirstAndHandsOnEveryPage) {
@@ -134,12 +143,7 @@ TEST_F(ApiFeed, TheServicesErrorIsReturned) {
 TEST_F(ApiFeed, EveryTenantHasItsOwnBudgetSharedAcrossCalls) {
   // One call per minute per tenant: the second tenant does not wait for the first, the first's second call does.
   ApiIncidentFeed feed(options(api::Dialect::legacy, api::QuotaLimits{{{1, std::chrono::seconds(60)}}}));
-  transport->set_handler([](const http::Request&) -> Result<http::Response> {
-    http::Response r;
-    r.status = 200;
-    r.body = page_json({});
-    return r;
-  });
+  answer_empty_pages();
   auto none = [](std::vector<api::Incident>&&) -> Status { return {}; };
   ASSERT_TRUE(feed.list_updated_since(ref(k_fabrikam), std::nullopt, none));
   ASSERT_TRUE(feed.list_updated_since(ref(k_northwind), std::nullopt, none));
@@ -159,12 +163,7 @@ TEST_F(ApiFeed, EachTenantIsListedAtItsOwnEndpoints) {
     return hosts.for_tenant(tenant.region);
   };
   ApiIncidentFeed feed(std::move(o));
-  transport->set_handler([](const http::Request&) -> Result<http::Response> {
-    http::Response r;
-    r.status = 200;
-    r.body = page_json({});
-    return r;
-  });
+  answer_empty_pages();
   auto none = [](std::vector<api::Incident>&&) -> Status { return {}; };
   ASSERT_TRUE(feed.list_updated_since(ref(k_fabrikam, "eu"), std::nullopt, none));
   ASSERT_TRUE(feed.list_updated_since(ref(k_northwind), std::nullopt, none));

@@ -169,10 +169,9 @@ struct Keys {
     uint32_t size = 0;
     uint32_t last = 0;      // index of the last word
   };
-  std::array<std::string_view, N> names{};
   std::array<Packed, N> packed{};
-  std::array<uint8_t, N> ids{}; // what match returns for names[i]: its index in the canonical name list
-  std::array<uint64_t, k_max_key_size + 1> by_size{}; // bit i: names[i] has that many characters
+  std::array<uint8_t, N> ids{}; // what match returns for packed[i]: the name's index in the canonical list
+  std::array<uint64_t, k_max_key_size + 1> by_size{}; // bit i: packed[i]'s name has that many characters
   static_assert(N <= 64);
 
   static bool equal(const char* raw, const Packed& p) {
@@ -193,7 +192,7 @@ struct Keys {
     const char* raw = reinterpret_cast<const char*>(key.raw());
     if (equal(raw, packed[hint])) {
       const size_t i = hint;
-      hint = i + 1 == N ? 0 : i + 1;
+      advance(hint);
       return ids[i];
     }
     // Out of order or unknown: only the names of the key's length are candidates.
@@ -202,12 +201,16 @@ struct Keys {
     for (uint64_t candidates = by_size[size]; candidates != 0; candidates &= candidates - 1) {
       const auto i = static_cast<size_t>(std::countr_zero(candidates));
       if (equal(raw, packed[i])) {
-        hint = i + 1 == N ? 0 : i + 1;
+        hint = i;
+        advance(hint);
         return ids[i];
       }
     }
     return -1;
   }
+
+  // Moves the hint past the expected key, as a match of that key does.
+  static void advance(size_t& hint) { hint = hint + 1 == N ? 0 : hint + 1; }
 };
 
 // The names of `canonical` tried in the order of `order` (the same names, in the order one dialect writes
@@ -225,7 +228,6 @@ constexpr Keys<N> keys_in_order(const std::string_view (&canonical)[N], const st
       if (order[j] == name) throw "a key is listed twice";
     k.ids[i] = static_cast<uint8_t>(id);
     if (name.empty() || name.size() > k_max_key_size) throw "a key name must have 1 to 32 characters";
-    k.names[i] = name;
     auto& p = k.packed[i];
     p.size = static_cast<uint32_t>(name.size());
     p.last = static_cast<uint32_t>((name.size() - 1) / 8);
@@ -590,7 +592,7 @@ bool read_entity(Reader& r, od::value& v, Entity& e) {
     od::json_type t{};
     XDR_R(type_of(r, value, t));
     if (t == od::json_type::null) {
-      hint = hint + 1 == k_entity_keys.names.size() ? 0 : hint + 1;
+      k_entity_keys.advance(hint);
       return true;
     }
     const int k = k_entity_keys.match(key, hint);
@@ -768,14 +770,12 @@ bool read_evidence(Reader& r, od::value& v, Device& d, Entity& e, bool& is_devic
       switch (k) {
       case 0: {
         entity_seen.set(es_entity_type);
-        od::json_type t{};
-        XDR_R(type_of(r, value, t));
-        if (t == od::json_type::null) {
+        std::string_view type;
+        bool is_null = false;
+        XDR_R(string_or_null(r, value, type, is_null, "a string or null"));
+        if (is_null) {
           e.entity_type.clear();
         } else {
-          if (t != od::json_type::string) return r.fail_type("a string or null", t);
-          std::string_view type;
-          if (auto err = value.get_string().get(type)) return r.fail_simd(err);
           set_entity_type(e.entity_type, type);
         }
         is_device = e.entity_type == "Device";
