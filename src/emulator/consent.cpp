@@ -279,22 +279,22 @@ void submit(Emulator::Impl& im, const httplib::Request& req, httplib::Response& 
 void install_consent_routes(Emulator::Impl& im) {
   const std::string seg = "([^/]+)";
   auto& s = *im.server;
-  s.Get("/" + seg + "/oauth2/authorize", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("GET", "/" + seg + "/oauth2/authorize", [&im](const httplib::Request& req, httplib::Response& res) {
     show_page(im, req, res, Flow::v1);
   });
-  s.Post("/" + seg + "/oauth2/authorize", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/" + seg + "/oauth2/authorize", [&im](const httplib::Request& req, httplib::Response& res) {
     submit(im, req, res, Flow::v1);
   });
-  s.Get("/" + seg + "/v2.0/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("GET", "/" + seg + "/v2.0/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
     show_page(im, req, res, Flow::v2);
   });
-  s.Post("/" + seg + "/v2.0/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/" + seg + "/v2.0/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
     submit(im, req, res, Flow::v2);
   });
-  s.Get("/" + seg + "/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("GET", "/" + seg + "/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
     show_page(im, req, res, Flow::legacy);
   });
-  s.Post("/" + seg + "/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/" + seg + "/adminconsent", [&im](const httplib::Request& req, httplib::Response& res) {
     submit(im, req, res, Flow::legacy);
   });
 }

@@ -80,7 +80,7 @@ void Emulator::Impl::install_control_routes() {
   };
   auto& s = *server;
 
-  s.Get("/_emulator/state", guard([this](const httplib::Request&, httplib::Response& res) {
+  s.route("GET", "/_emulator/state", guard([this](const httplib::Request&, httplib::Response& res) {
     std::shared_lock lock(dir->mutex);
     Json tenants = Json::array(), apps = Json::array(), keys = Json::array();
     for (const auto& [id, t] : dir->tenants) tenants.push_back(tenant_json(t));
@@ -91,7 +91,7 @@ void Emulator::Impl::install_control_routes() {
                          {"now", util::format_rfc3339(now())}});
   }));
 
-  s.Post("/_emulator/tenants", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/tenants", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::unique_lock lock(dir->mutex);
@@ -108,14 +108,14 @@ void Emulator::Impl::install_control_routes() {
     send_json(res, 201, specs.size() == 1 && !out.empty() ? out[0] : Json{{"tenants", out}});
   }));
 
-  s.Get("/_emulator/tenants/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("GET", "/_emulator/tenants/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     std::shared_lock lock(dir->mutex);
     const Tenant* t = dir->find_tenant(req.matches[1].str());
     if (!t) return control_error(res, 404, "no tenant " + req.matches[1].str());
     send_json(res, 200, tenant_json(*t));
   }));
 
-  s.Delete("/_emulator/tenants/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/tenants/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     std::unique_lock lock(dir->mutex);
     Tenant* t = dir->find_tenant(req.matches[1].str());
     if (!t) return control_error(res, 404, "no tenant " + req.matches[1].str());
@@ -125,7 +125,7 @@ void Emulator::Impl::install_control_routes() {
   }));
 
   // Grant consent: creates the service principal, adds roles. {"client_id", "resource", "roles": [...]}
-  s.Post("/_emulator/tenants/([^/]+)/consents", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/tenants/([^/]+)/consents", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::unique_lock lock(dir->mutex);
@@ -145,7 +145,7 @@ void Emulator::Impl::install_control_routes() {
   }));
 
   // Data churn: {"create": N, "update": M} creates N incidents and moves M others' lastUpdateTime, now.
-  s.Post("/_emulator/tenants/([^/]+)/churn", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/tenants/([^/]+)/churn", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::string tid;
@@ -169,7 +169,7 @@ void Emulator::Impl::install_control_routes() {
   }));
 
   // Revoke: the whole service principal, or with ?resource=R[&role=X] only roles.
-  s.Delete("/_emulator/tenants/([^/]+)/consents/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/tenants/([^/]+)/consents/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     std::unique_lock lock(dir->mutex);
     Tenant* t = dir->find_tenant(req.matches[1].str());
     if (!t) return control_error(res, 404, "no tenant " + req.matches[1].str());
@@ -189,7 +189,7 @@ void Emulator::Impl::install_control_routes() {
     send_json(res, 200, tenant_json(*t));
   }));
 
-  s.Post("/_emulator/apps", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/apps", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::unique_lock lock(dir->mutex);
@@ -198,7 +198,7 @@ void Emulator::Impl::install_control_routes() {
     send_json(res, 201, app_json(dir->apps.at(util::to_lower((*body)["client_id"].get<std::string>()))));
   }));
 
-  s.Delete("/_emulator/apps/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/apps/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     std::unique_lock lock(dir->mutex);
     if (!dir->apps.erase(util::to_lower(req.matches[1].str()))) return control_error(res, 404, "no app " + req.matches[1].str());
     res.status = 204;
@@ -213,11 +213,11 @@ void Emulator::Impl::install_control_routes() {
       send_json(res, 200, app_json(it->second));
     };
   };
-  s.Post("/_emulator/apps/([^/]+)/disable", guard(set_disabled(true)));
-  s.Post("/_emulator/apps/([^/]+)/enable", guard(set_disabled(false)));
+  s.route("POST", "/_emulator/apps/([^/]+)/disable", guard(set_disabled(true)));
+  s.route("POST", "/_emulator/apps/([^/]+)/enable", guard(set_disabled(false)));
 
   // Expire secrets: all of them, or {"index": N}.
-  s.Post("/_emulator/apps/([^/]+)/secrets/expire", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/apps/([^/]+)/secrets/expire", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::unique_lock lock(dir->mutex);
@@ -235,7 +235,7 @@ void Emulator::Impl::install_control_routes() {
   }));
 
   // Key rotation: {"drop_old": false} publishes a new signing key and keeps the old ones.
-  s.Post("/_emulator/keys/rotate", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/keys/rotate", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     std::unique_lock lock(dir->mutex);
@@ -246,7 +246,7 @@ void Emulator::Impl::install_control_routes() {
     send_json(res, 200, {{"signing_kid", kid}, {"previous_kid", previous}, {"keys", keys}});
   }));
 
-  s.Delete("/_emulator/keys/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/keys/([^/]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     std::unique_lock lock(dir->mutex);
     std::string kid = req.matches[1].str();
     if (dir->keys.size() <= 1) return control_error(res, 400, "the last signing key cannot be removed");
@@ -255,7 +255,7 @@ void Emulator::Impl::install_control_routes() {
     res.status = 204;
   }));
 
-  s.Post("/_emulator/clock", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/clock", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     if (body->contains("offset_seconds")) dir->clock_offset_seconds = (*body)["offset_seconds"].get<int64_t>();
@@ -265,7 +265,7 @@ void Emulator::Impl::install_control_routes() {
 
   // Fault rules: {"route": "token", "tenant": "...", "count": 2, "status": 429, "retry_after": 3,
   //               "delay_ms": 0, "drop": false, "body": "..."}
-  s.Post("/_emulator/faults", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("POST", "/_emulator/faults", guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_json(req, res);
     if (!body) return;
     FaultRule r;
@@ -285,23 +285,23 @@ void Emulator::Impl::install_control_routes() {
     r.id = faults.add(r);
     send_json(res, 201, r.to_json());
   }));
-  s.Get("/_emulator/faults", guard([this](const httplib::Request&, httplib::Response& res) {
+  s.route("GET", "/_emulator/faults", guard([this](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"faults", faults.to_json()}});
   }));
-  s.Delete("/_emulator/faults", guard([this](const httplib::Request&, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/faults", guard([this](const httplib::Request&, httplib::Response& res) {
     faults.clear();
     res.status = 204;
   }));
-  s.Delete("/_emulator/faults/([0-9]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/faults/([0-9]+)", guard([this](const httplib::Request& req, httplib::Response& res) {
     if (!faults.remove(std::stoull(req.matches[1].str()))) return control_error(res, 404, "no such fault rule");
     res.status = 204;
   }));
 
-  s.Get("/_emulator/requests", guard([this](const httplib::Request& req, httplib::Response& res) {
+  s.route("GET", "/_emulator/requests", guard([this](const httplib::Request& req, httplib::Response& res) {
     uint64_t since = req.has_param("since") ? std::stoull(req.get_param_value("since")) : 0;
     send_json(res, 200, log.to_json(since));
   }));
-  s.Delete("/_emulator/requests", guard([this](const httplib::Request&, httplib::Response& res) {
+  s.route("DELETE", "/_emulator/requests", guard([this](const httplib::Request&, httplib::Response& res) {
     log.clear();
     res.status = 204;
   }));

@@ -286,15 +286,15 @@ void handle_advanced_queries(Emulator::Impl& im, const httplib::Request& req, ht
 
 void Emulator::Impl::install_defender_routes() {
   defender = std::make_shared<DefenderState>(options.render_cache_mb << 20);
-  server->Get("/api/incidents", [this](const httplib::Request& req, httplib::Response& res) { handle_list(*this, req, res); });
-  server->Get("/api/incidents/([^/]+)",
+  server->route("GET", "/api/incidents", [this](const httplib::Request& req, httplib::Response& res) { handle_list(*this, req, res); });
+  server->route("GET", "/api/incidents/([^/]+)",
               [this](const httplib::Request& req, httplib::Response& res) { handle_get(*this, req, res); });
-  server->Patch("/api/incidents/([^/]+)",
+  server->route("PATCH", "/api/incidents/([^/]+)",
                 [this](const httplib::Request& req, httplib::Response& res) { handle_patch(*this, req, res); });
-  server->Post("/api/advancedhunting/run",
+  server->route("POST", "/api/advancedhunting/run",
                [this](const httplib::Request& req, httplib::Response& res) { handle_hunting(*this, req, res); });
   for (const char* path : {"/api/advancedqueries/run", "/api/v1.0/advancedqueries/run"})
-    server->Post(path, [this](const httplib::Request& req, httplib::Response& res) {
+    server->route("POST", path, [this](const httplib::Request& req, httplib::Response& res) {
       handle_advanced_queries(*this, req, res);
     });
   install_graph_routes();

@@ -126,6 +126,7 @@ Emulator::~Emulator() { stop(); }
 
 Status Emulator::start() {
   Impl& im = *m_impl;
+  HttpServerOptions server_options;
   try {
     // 1. The scenario: the file, the in-memory one, or the built-in default.
     Json scenario;
@@ -170,38 +171,23 @@ Status Emulator::start() {
 
     // 3. TLS unless --http.
     im.scheme = im.options.http ? "http" : "https";
-    if (im.options.http) {
-      im.server = std::make_unique<httplib::Server>();
-    } else {
+    if (!im.options.http) {
       ensure_tls(im.state_dir, im.options.hostnames);
       im.ca_path = (fs::path(im.state_dir) / "ca.pem").string();
-      std::string cert = (fs::path(im.state_dir) / "server.pem").string();
-      std::string key = (fs::path(im.state_dir) / "server.key").string();
-      auto ssl = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-      if (!ssl->is_valid()) return fail(ErrorKind::config, "the TLS server could not load " + cert);
-      im.server = std::move(ssl);
+      server_options.cert_chain_file = (fs::path(im.state_dir) / "server.pem").string();
+      server_options.key_file = (fs::path(im.state_dir) / "server.key").string();
     }
   } catch (const std::exception& e) {
     return fail(ErrorKind::config, e.what());
   }
 
-  // 4. Server settings: one thread per keep-alive connection, so a generous pool; slow clients cut off.
-  int threads = im.options.threads;
-  im.server->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  im.server->set_tcp_nodelay(true);
-  im.server->set_read_timeout(im.options.read_timeout_seconds, 0);
-  im.server->set_write_timeout(10, 0);
-  im.server->set_keep_alive_timeout(5); // stop() waits for idle keep-alive connections this long
-  im.server->set_keep_alive_max_count(100000);
-  im.server->set_payload_max_length(im.options.max_body_bytes);
-  // Debian's httplib listens with a backlog of 5: hundreds of clients connecting at once then see
-  // dropped SYNs and 1 s retransmits. Keep its socket options and note the listening socket, whose
-  // backlog is raised once it listens.
-  im.listen_fd = -1;
-  im.server->set_socket_options([&im](socket_t sock) {
-    httplib::default_socket_options(sock);
-    im.listen_fd = sock;
-  });
+  // 4. The server: a thread per connection (so a generous pool), slow clients cut off.
+  server_options.threads = im.options.threads;
+  server_options.read_timeout_seconds = im.options.read_timeout_seconds;
+  server_options.max_body_bytes = im.options.max_body_bytes;
+  auto server = HttpServer::create(server_options);
+  if (!server) return fail(server.error());
+  im.server = std::move(*server);
   im.install_routes();
 
   // 5. Bind and serve.
@@ -212,27 +198,19 @@ Status Emulator::start() {
   } catch (const Fatal& e) {
     return fail(ErrorKind::config, e.what());
   }
-  if (port == 0) {
-    im.port = im.server->bind_to_any_port(host);
-    if (im.port <= 0) return fail(ErrorKind::config, "cannot bind " + host + ":0");
-  } else {
-    if (!im.server->bind_to_port(host, port))
-      return fail(ErrorKind::config, "cannot bind " + im.options.listen + " (in use, or not an address of this machine)");
-    im.port = port;
+  auto bound = im.server->listen(host, port);
+  if (!bound) {
+    return fail(ErrorKind::config, "cannot listen on " + im.options.listen + ": " + bound.error().message +
+                                       " (in use, or not an address of this machine)");
   }
-  // Linux takes a second listen() on a listening socket as a new backlog (clamped to net.core.somaxconn).
-  if (im.listen_fd >= 0) ::listen(im.listen_fd, SOMAXCONN);
-  im.thread = std::thread([&im] { im.server->listen_after_bind(); });
-  // stop() is a no-op until the server runs: wait for it, so start() then stop() cannot hang.
-  for (int i = 0; i < 5000 && !im.server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!im.server->is_running()) return fail(ErrorKind::config, "the server did not start listening");
+  im.port = *bound;
+  im.server->start();
   return {};
 }
 
 void Emulator::stop() {
   Impl& im = *m_impl;
   if (im.server) im.server->stop();
-  if (im.thread.joinable()) im.thread.join();
 }
 
 std::string Emulator::url() const { return m_impl->scheme + "://127.0.0.1:" + std::to_string(m_impl->port); }

@@ -726,30 +726,30 @@ void install_consent_routes(Emulator::Impl& im);
 
 void Emulator::Impl::install_entra_routes() {
   const std::string seg = "([^/]+)";
-  server->Post("/" + seg + "/oauth2/token", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("POST", "/" + seg + "/oauth2/token", [this](const httplib::Request& req, httplib::Response& res) {
     handle_token(*this, req, res, false);
   });
-  server->Post("/" + seg + "/oauth2/v2.0/token", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("POST", "/" + seg + "/oauth2/v2.0/token", [this](const httplib::Request& req, httplib::Response& res) {
     handle_token(*this, req, res, true);
   });
   auto wrong_method = [this](const httplib::Request& req, httplib::Response& res) {
     send_entra_error(*this, req, res,
                      err(405, "invalid_request", 900561, "The endpoint only accepts POST requests. Received a GET request."));
   };
-  server->Get("/" + seg + "/oauth2/token", wrong_method);
-  server->Get("/" + seg + "/oauth2/v2.0/token", wrong_method);
-  server->Get("/" + seg + "/.well-known/openid-configuration", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("GET", "/" + seg + "/oauth2/token", wrong_method);
+  server->route("GET", "/" + seg + "/oauth2/v2.0/token", wrong_method);
+  server->route("GET", "/" + seg + "/.well-known/openid-configuration", [this](const httplib::Request& req, httplib::Response& res) {
     handle_openid(*this, req, res, false);
   });
-  server->Get("/" + seg + "/v2.0/.well-known/openid-configuration",
+  server->route("GET", "/" + seg + "/v2.0/.well-known/openid-configuration",
               [this](const httplib::Request& req, httplib::Response& res) { handle_openid(*this, req, res, true); });
-  server->Get("/" + seg + "/discovery/keys", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("GET", "/" + seg + "/discovery/keys", [this](const httplib::Request& req, httplib::Response& res) {
     handle_keys(*this, req, res, false);
   });
-  server->Get("/" + seg + "/discovery/v2.0/keys", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("GET", "/" + seg + "/discovery/v2.0/keys", [this](const httplib::Request& req, httplib::Response& res) {
     handle_keys(*this, req, res, true);
   });
-  server->Get("/common/discovery/instance", [this](const httplib::Request& req, httplib::Response& res) {
+  server->route("GET", "/common/discovery/instance", [this](const httplib::Request& req, httplib::Response& res) {
     handle_instance(*this, req, res);
   });
   install_consent_routes(*this);

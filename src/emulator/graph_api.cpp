@@ -732,12 +732,12 @@ void Emulator::Impl::install_graph_routes() {
   auto route = [this](void (*h)(Emulator::Impl&, const httplib::Request&, httplib::Response&)) {
     return [this, h](const httplib::Request& req, httplib::Response& res) { h(*this, req, res); };
   };
-  server->Get("/v1.0/security/incidents", route(handle_incidents));
-  server->Get("/v1.0/security/incidents/([^/]+)", route(handle_incident));
-  server->Patch("/v1.0/security/incidents/([^/]+)", route(handle_incident_patch));
-  server->Post("/v1.0/security/incidents/([^/]+)/comments", route(handle_incident_comment));
-  server->Get("/v1.0/security/alerts_v2", route(handle_alerts));
-  server->Post("/v1.0/security/runHuntingQuery", route(handle_run_hunting));
+  server->route("GET", "/v1.0/security/incidents", route(handle_incidents));
+  server->route("GET", "/v1.0/security/incidents/([^/]+)", route(handle_incident));
+  server->route("PATCH", "/v1.0/security/incidents/([^/]+)", route(handle_incident_patch));
+  server->route("POST", "/v1.0/security/incidents/([^/]+)/comments", route(handle_incident_comment));
+  server->route("GET", "/v1.0/security/alerts_v2", route(handle_alerts));
+  server->route("POST", "/v1.0/security/runHuntingQuery", route(handle_run_hunting));
 }
 
 } // namespace xdr::emulator

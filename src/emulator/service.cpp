@@ -133,12 +133,6 @@ Json unpack_entry(std::string_view packed) {
   return j;
 }
 
-bool expects_body(const httplib::Request& req) {
-  if (req.has_header("Transfer-Encoding")) return true;
-  std::string length = req.get_header_value("Content-Length");
-  return !length.empty() && length != "0";
-}
-
 } // namespace
 
 void send_json(httplib::Response& res, int status, const Json& body) { send_body(res, status, safe_dump(body)); }
@@ -399,28 +393,26 @@ std::string bearer_tenant(const httplib::Request& req) {
 
 void Emulator::Impl::install_routes() {
   // Fault rules apply before routing: "the next N calls of route R answer S", delays, drops.
-  server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (faults.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  server->set_pre_routing([this](const httplib::Request& req, httplib::Response& res) {
+    if (faults.empty()) return HttpServer::Outcome::unhandled;
     Route route = classify(req.method, req.path);
-    if (route.name == "control") return httplib::Server::HandlerResponse::Unhandled;
+    if (route.name == "control") return HttpServer::Outcome::unhandled;
     // The resource APIs have no tenant in the path: their tenant is the bearer token's `tid`, read here
     // without verification (the route itself checks the token), so a rule can fault one tenant's calls.
     std::string tenant = route.tenant.empty() ? bearer_tenant(req) : route.tenant;
     auto rule = faults.take(route.name, req.path, tenant, req.method);
-    if (!rule) return httplib::Server::HandlerResponse::Unhandled;
+    if (!rule) return HttpServer::Outcome::unhandled;
     if (rule->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rule->delay_ms));
     if (rule->drop) {
       // Promise a body, then fail to write it: the client sees the connection die mid-response.
       res.set_header("X-Emulator-Fault", std::to_string(rule->id));
       res.set_content_provider(
           1024, "application/json", [](size_t, size_t, httplib::DataSink&) { return false; }, nullptr);
-      return httplib::Server::HandlerResponse::Handled;
+      return HttpServer::Outcome::handled;
     }
-    if (rule->status == 0) return httplib::Server::HandlerResponse::Unhandled;
-    // Answering before routing leaves the request body unread: on a keep-alive connection those
-    // bytes would be parsed as the next request, and the client's next request on it (a retry)
-    // would get a 400. Close the connection after this answer instead.
-    if (expects_body(req)) res.set_header("Connection", "close");
+    if (rule->status == 0) return HttpServer::Outcome::unhandled;
+    // The server has read the whole request, body included, before this hook: the connection stays
+    // usable for the client's retry, as with the real services.
     res.status = rule->status;
     res.set_header("X-Emulator-Fault", std::to_string(rule->id));
     if (rule->retry_after) res.set_header("Retry-After", std::to_string(*rule->retry_after));
@@ -429,13 +421,13 @@ void Emulator::Impl::install_routes() {
     } else {
       res.set_content(fault_body(route.name, rule->status, rule->retry_after), "application/json; charset=utf-8");
     }
-    return httplib::Server::HandlerResponse::Handled;
+    return HttpServer::Outcome::handled;
   });
 
   // Every answer carries a Date from the emulator's clock, so clients can measure clock skew
   // (and a clock offset set through the control API shows up as skew). The request is logged here,
   // before the answer is written, so a client that has its answer always finds its request logged.
-  server->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  server->set_post_routing([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("Date", util::format_http_date(now()));
     log_request(req, res);
   });
@@ -444,13 +436,12 @@ void Emulator::Impl::install_routes() {
   // The request log: what every client sent, secrets masked.
 
   // Errors httplib raises itself (bad request line, body too large, no route) in the service's dialect.
-  server->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty() || res.content_provider_) return;
     Route route = classify(req.method, req.path);
     if (res.status == 413) res.status = 400;
     res.set_content(fault_body(route.name, res.status, std::nullopt), "application/json; charset=utf-8");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  });
 
   // Any exception left in a handler is a bug; answer it in the route's dialect, never crash.
   server->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {

@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include <emulator/directory.hpp>
+#include <emulator/http_server.hpp>
 #include <emulator/emulator.hpp>
 #include <emulator/json_dump.hpp>
 
@@ -76,10 +77,8 @@ struct DefenderState; // defender_api.cpp: per-tenant data and quota windows
 struct Emulator::Impl {
   EmulatorOptions options;
   std::unique_ptr<Directory> dir;
-  std::unique_ptr<httplib::Server> server;
-  std::thread thread;
+  std::unique_ptr<HttpServer> server;
   int port = 0;
-  socket_t listen_fd = -1; // the listening socket, noted while binding
   std::string scheme;
   std::string ca_path;
   std::string state_dir;
