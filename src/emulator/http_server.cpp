@@ -26,6 +26,7 @@ constexpr size_t k_max_head_bytes = 64 * 1024; // request line and headers
 constexpr size_t k_max_target_bytes = 8192;
 constexpr size_t k_max_headers = 100;
 constexpr size_t k_write_chunk = 64 * 1024; // streamed bodies are written in pieces of this size
+constexpr size_t k_max_pending = 4096;       // accepted connections waiting for a thread
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -88,7 +89,9 @@ void literal_parts(const std::string& pattern, std::string& prefix, std::string&
   prefix = pattern.substr(0, first);
   if (std::string_view("?*+{").find(pattern[first]) != std::string_view::npos && !prefix.empty()) prefix.pop_back();
   size_t last = pattern.find_last_of(k_meta);
-  suffix = pattern.substr(last + 1);
+  // An escape ("\\d", "\\.") ends in an ordinary letter that is not literal text.
+  bool escaped = pattern[last] == '\\' || (last > 0 && pattern[last - 1] == '\\');
+  suffix = escaped ? std::string() : pattern.substr(last + 1);
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -178,6 +181,9 @@ public:
   // Reads what is available (at least one byte) after the buffered bytes. false: closed, timed out
   // or failed.
   bool fill() {
+    // Each read has the kernel's read timeout; a request as a whole has this deadline, so a client
+    // sending a byte every few seconds cannot hold a thread for longer.
+    if (m_deadline && std::chrono::steady_clock::now() > *m_deadline) return false;
     if (m_begin == m_end) m_begin = m_end = 0;
     if (m_buf.size() - m_end < k_read_chunk) {
       // Move unread bytes to the front, then grow if that is not enough room.
@@ -203,6 +209,7 @@ public:
     size_t start = out.size();
     out.resize(start + n);
     while (n > 0) {
+      if (m_deadline && std::chrono::steady_clock::now() > *m_deadline) return false;
       ssize_t got = read_raw(out.data() + start, n);
       if (got <= 0) return false;
       start += static_cast<size_t>(got);
@@ -246,6 +253,7 @@ public:
     return true;
   }
 
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> d) { m_deadline = d; }
   // The answer being written refuses a request whose bytes were not all read.
   void set_unread_input() { m_unread_input = true; }
 
@@ -285,6 +293,7 @@ private:
   std::vector<char> m_buf;
   size_t m_begin = 0, m_end = 0;
   bool m_unread_input = false;
+  std::optional<std::chrono::steady_clock::time_point> m_deadline;
 };
 
 // ---- set-up ----
@@ -292,6 +301,10 @@ private:
 HttpServer::HttpServer(HttpServerOptions options) : m_options(std::move(options)) {}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::create(HttpServerOptions options) {
+  // A kernel timeout of 0 means none at all: every timeout is at least a second.
+  for (int* t : {&options.read_timeout_seconds, &options.write_timeout_seconds, &options.keep_alive_timeout_seconds,
+                 &options.request_timeout_seconds})
+    *t = std::max(*t, 1);
   std::unique_ptr<HttpServer> s(new HttpServer(std::move(options)));
   if (s->m_options.cert_chain_file.empty()) return s;
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
@@ -319,7 +332,7 @@ void HttpServer::route(std::string_view method, const std::string& pattern, Hand
   RouteEntry r;
   r.method = std::string(method);
   literal_parts(pattern, r.prefix, r.suffix, r.literal);
-  if (!r.literal) r.regex = std::regex(pattern);
+  r.regex = std::regex(pattern);
   r.handler = std::move(handler);
   m_routes.push_back(std::move(r));
 }
@@ -369,6 +382,7 @@ void HttpServer::start() {
 }
 
 void HttpServer::stop() {
+  std::lock_guard stopping(m_stop_mutex); // a second caller waits for the first to finish
   if (!m_started || m_stopping.exchange(true)) return;
   ::shutdown(m_listen_fd, SHUT_RDWR); // wakes accept()
   if (m_accept_thread.joinable()) m_accept_thread.join();
@@ -424,10 +438,18 @@ void HttpServer::accept_loop() {
       ::close(fd);
       break;
     }
+    if (m_pending.size() >= k_max_pending) {
+      ::close(fd); // every thread busy and thousands waiting: refuse rather than run out of descriptors
+      continue;
+    }
     m_pending.push_back(std::move(p));
     if (m_pending.size() > m_idle && m_workers.size() < static_cast<size_t>(std::max(1, m_options.threads))) {
-      ++m_idle; // counted idle until it takes its first connection
-      m_workers.emplace_back([this] { worker_loop(); });
+      try {
+        m_workers.emplace_back([this] { worker_loop(); });
+        ++m_idle; // counted idle until it takes its first connection
+      } catch (const std::system_error&) {
+        // No thread to be had (a process or user limit): the running ones serve the queue.
+      }
     }
     m_wake.notify_one();
   }
@@ -570,14 +592,23 @@ HttpServer::Next HttpServer::serve_one(Connection& c, const Pending& p, size_t s
   httplib::Response res;
   res.version = "HTTP/1.1";
 
+  // 0. Wait for the request's first bytes (idle keep-alive time has no deadline), then start the
+  // clock of the request as a whole.
+  c.set_deadline(std::nullopt);
+  if (!c.has_buffered() && !c.fill()) return Next::close;
+  c.set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(m_options.request_timeout_seconds));
+
   // 1. The head: request line and headers, up to the blank line.
   size_t end = std::string_view::npos;
+  size_t skipped = 0;
   for (size_t scanned = 0;;) {
     std::string_view b = c.buffered();
-    // Robustness (RFC 9112 2.2): empty lines before a request line are skipped.
+    // Robustness (RFC 9112 2.2): empty lines before a request line are skipped (within the head's limit).
     size_t lead = 0;
     while (lead < b.size() && (b[lead] == '\r' || b[lead] == '\n')) ++lead;
     if (lead > 0) {
+      skipped += lead;
+      if (skipped > k_max_head_bytes) return Next::abort;
       c.consume(lead);
       scanned = 0;
       continue;
@@ -620,19 +651,25 @@ HttpServer::Next HttpServer::serve_one(Connection& c, const Pending& p, size_t s
     if (!util::iequals(trim_ows(req.get_header_value("Transfer-Encoding")), "chunked")) return refuse(501);
     if (req.has_header("Content-Length")) keep_alive = false; // RFC 9112 6.3: answer, then close
     if (!continue_if_asked()) return Next::abort;
+    // Chunk-size lines (extensions included) may add at most the body limit again to the bytes read.
+    size_t framing = 0;
     for (;;) {
       auto size_line = c.read_line(1024);
       if (!size_line) return Next::abort;
+      framing += size_line->size() + 4; // with its CRLF and the chunk's
+      if (framing > m_options.max_body_bytes + k_max_head_bytes) return refuse(413);
       std::string_view hex = trim_ows(std::string_view(*size_line).substr(0, size_line->find(';')));
       size_t size = 0;
       auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), size, 16);
       if (hex.empty() || ec != std::errc() || ptr != hex.data() + hex.size()) return refuse(400);
       if (size > m_options.max_body_bytes - std::min(m_options.max_body_bytes, req.body.size())) return refuse(413);
       if (size == 0) {
-        for (;;) { // trailers, ignored
+        for (size_t trailers = 0;;) { // trailers, ignored, within the head's limit
           auto trailer = c.read_line(k_max_head_bytes);
           if (!trailer) return Next::abort;
           if (trailer->empty()) break;
+          trailers += trailer->size() + 2;
+          if (trailers > k_max_head_bytes) return refuse(431);
         }
         break;
       }
@@ -683,8 +720,9 @@ const HttpServer::RouteEntry* HttpServer::find_route(httplib::Request& req) cons
   for (const auto& r : m_routes) {
     if (r.method != method) continue;
     if (r.literal) {
-      if (path == r.prefix) return &r;
-      continue;
+      if (path != r.prefix) continue;
+      std::regex_match(path, req.matches, r.regex); // matches[0], as for any route
+      return &r;
     }
     if (path.size() < r.prefix.size() + r.suffix.size() || path.compare(0, r.prefix.size(), r.prefix) != 0 ||
         !ends_with(path, r.suffix))
@@ -713,21 +751,20 @@ HttpServer::Next HttpServer::write_response(Connection& c, httplib::Request& req
   out += res.reason.empty() ? reason_phrase(res.status) : std::string_view(res.reason);
   out += "\r\n";
   for (const auto& [name, value] : res.headers) {
+    if (!keep_alive && util::iequals(name, "Connection")) continue; // closing: say so, whatever the handler set
     out += name;
     out += ": ";
     out += value;
     out += "\r\n";
   }
-  if (!res.has_header("Connection")) {
-    if (keep_alive) {
-      out += "Connection: keep-alive\r\nKeep-Alive: timeout=";
-      out += std::to_string(m_options.keep_alive_timeout_seconds);
-      out += ", max=";
-      out += std::to_string(m_options.keep_alive_max_requests - served - 1);
-      out += "\r\n";
-    } else {
-      out += "Connection: close\r\n";
-    }
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (!res.has_header("Connection")) {
+    out += "Connection: keep-alive\r\nKeep-Alive: timeout=";
+    out += std::to_string(m_options.keep_alive_timeout_seconds);
+    out += ", max=";
+    out += std::to_string(m_options.keep_alive_max_requests - served - 1);
+    out += "\r\n";
   }
   const bool no_body_status = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
   if (!res.body.empty() && !res.has_header("Content-Type")) out += "Content-Type: text/plain\r\n";
@@ -753,6 +790,7 @@ HttpServer::Next HttpServer::write_response(Connection& c, httplib::Request& req
   out.clear();
   bool ok = true, done = false;
   size_t offset = 0;
+  const size_t length = res.content_length_;
   auto flush = [&] {
     ok = ok && c.write_all(out.data(), out.size());
     out.clear();
@@ -769,6 +807,13 @@ HttpServer::Next HttpServer::write_response(Connection& c, httplib::Request& req
       out += "\r\n";
       out.append(data, n);
       out += "\r\n";
+    } else if (!until_close && n > length - std::min(length, offset)) {
+      ok = false; // more than Content-Length promised: the next answer would be corrupt
+      return false;
+    } else if (n >= k_write_chunk) {
+      ok = flush() && c.write_all(data, n); // large pieces go straight out, not through a copy
+      offset += n;
+      return ok;
     } else {
       out.append(data, n);
     }
@@ -777,7 +822,6 @@ HttpServer::Next HttpServer::write_response(Connection& c, httplib::Request& req
   };
   sink.is_writable = [&] { return ok; };
   sink.done = [&] { done = true; };
-  const size_t length = res.content_length_;
   while (chunked || until_close ? !done : offset < length) {
     size_t before = offset;
     bool more = res.content_provider_(offset, chunked || until_close ? 0 : length - offset, sink);

@@ -44,6 +44,7 @@ struct HttpServerOptions {
   int read_timeout_seconds = 5;
   int write_timeout_seconds = 10;
   int keep_alive_timeout_seconds = 5; // an idle keep-alive connection is closed after this
+  int request_timeout_seconds = 60;   // a request's head and body must arrive within this
   size_t keep_alive_max_requests = 100000;
   size_t max_body_bytes = 1024 * 1024; // larger bodies get a 413 (before the body is read)
 };
@@ -61,7 +62,7 @@ public:
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Adds a route. `pattern` is an ECMAScript regex matched against the whole decoded path; its groups
-  // land in Request::matches. Routes are tried in the order added; HEAD requests use the GET routes.
+  // land in Request::matches (matches[0] is the path). Routes are tried in the order added; HEAD requests use the GET routes.
   void route(std::string_view method, const std::string& pattern, Handler handler);
 
   // Runs before routing; `handled` answers the request with the response as the hook left it.
@@ -82,7 +83,8 @@ public:
   // Starts accepting in a background thread.
   void start();
   // Stops accepting, shuts down every open connection (blocked reads return at once), waits for
-  // running handlers to finish, joins. Idempotent.
+  // running handlers to finish, joins. Idempotent; a second caller waits for the first. Not from a
+  // handler (it would wait for itself).
   void stop();
 
   bool is_tls() const { return m_ssl_ctx != nullptr; }
@@ -127,6 +129,7 @@ private:
   std::thread m_accept_thread;
   std::atomic<bool> m_stopping{false};
   bool m_started = false;
+  std::mutex m_stop_mutex;
 
   std::mutex m_mutex; // guards everything below
   std::condition_variable m_wake;

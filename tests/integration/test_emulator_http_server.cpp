@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 #include <gtest/gtest.h>
 
 using xdr::emulator::HttpServer;
@@ -47,6 +48,10 @@ public:
   ~RawClient() { ::close(m_fd); }
   bool connected() const { return m_connected; }
 
+  // false once the server has closed (a reset or a broken pipe)
+  bool try_send(std::string_view bytes) const {
+    return ::send(m_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
   void send(std::string_view bytes) const { ASSERT_EQ(::send(m_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
 
   // The next answer (Content-Length or chunked body; a HEAD answer has none); status 0 when the
@@ -419,4 +424,68 @@ TEST(HttpServerParts, ReasonPhrases) {
   EXPECT_EQ(xdr::emulator::reason_phrase(200), "OK");
   EXPECT_EQ(xdr::emulator::reason_phrase(429), "Too Many Requests");
   EXPECT_EQ(xdr::emulator::reason_phrase(599), "");
+}
+
+TEST_F(HttpServerTest, EndlessBlankLinesAndTrailersDoNotHoldAThread) {
+  start();
+  {
+    RawClient c(port);
+    c.send(std::string(70 * 1024, '\n')); // blank lines before a request line: skipped, but not forever
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    RawClient c(port);
+    std::string trailers;
+    for (int i = 0; i < 4000; ++i) trailers += "X-Trailer-" + std::to_string(i) + ": v\r\n";
+    c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n" + trailers + "\r\n");
+    Answer a = c.answer();
+    EXPECT_EQ(a.status, 431);
+    EXPECT_TRUE(c.closed_by_server());
+  }
+  {
+    RawClient c(port);
+    // One-byte chunks with 1000-byte extensions: framing beyond the body limit is refused.
+    std::string ext(1000, 'e');
+    std::string body = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 1200; ++i) body += "1;" + ext + "\r\na\r\n";
+    c.send(body);
+    EXPECT_EQ(c.answer().status, 413);
+  }
+}
+
+TEST_F(HttpServerTest, ARequestDribbledInPastItsDeadlineIsCutOff) {
+  HttpServerOptions o;
+  o.read_timeout_seconds = 5;
+  o.request_timeout_seconds = 1;
+  start(o);
+  RawClient c(port);
+  // Each byte comes well within the read timeout, but the request as a whole takes too long.
+  std::string head = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (size_t i = 0; i < head.size() && c.try_send(std::string_view(&head[i], 1)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(c.closed_by_server()) << "closed without an answer, though every byte came within the read timeout";
+}
+
+TEST_F(HttpServerTest, AHandlersKeepAliveHeaderDoesNotHideAClose) {
+  start();
+  server->route("GET", "/claims-keep-alive", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Connection", "keep-alive");
+    res.set_content("x", "text/plain");
+  });
+  RawClient c(port);
+  c.send("GET /claims-keep-alive HTTP/1.0\r\n\r\n");
+  Answer a = c.answer();
+  EXPECT_EQ(a.header("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(HttpServerTest, LiteralRoutesFillTheWholeMatchAndEscapesAreNotLiteralText) {
+  start();
+  server->route("GET", "/digits/\\d+", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content("digits:" + req.matches[0].str(), "text/plain");
+  });
+  RawClient c(port);
+  c.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\nGET /digits/42 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.answer().status, 200);
+  EXPECT_EQ(c.answer().body, "digits:/digits/42");
 }
