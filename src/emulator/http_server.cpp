@@ -61,17 +61,10 @@ bool known_method(std::string_view m) {
 
 // Splits a query or form body into decoded name/value pairs.
 void parse_query(std::string_view text, httplib::Params& params) {
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t amp = std::min(text.find('&', pos), text.size());
-    std::string_view part = text.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+  util::for_each_form_pair(text, [&](std::string_view k, std::string_view v) {
     params.emplace(decode_url(k, true), decode_url(v, true));
-  }
+    return true;
+  });
 }
 
 // The literal text a path matching `pattern` must start with, and end with. Conservative: a

@@ -74,24 +74,20 @@ bool valid_escapes(std::string_view text) {
 // is read); nullopt when util::parse_form would reject it.
 std::optional<std::string> masked_form_body(std::string_view body) {
   std::string out;
-  for (size_t pos = 0; pos <= body.size();) {
-    size_t amp = std::min(body.find('&', pos), body.size());
-    std::string_view part = body.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-    if (!valid_escapes(k) || !valid_escapes(v)) return std::nullopt;
+  bool ok = util::for_each_form_pair(body, [&](std::string_view k, std::string_view v) {
+    if (!valid_escapes(k) || !valid_escapes(v)) return false;
     bool secret = k.find_first_of("%+") == std::string_view::npos ? secret_field(k) : secret_field(*util::url_decode(k));
     if (!out.empty()) out += '&';
+    out.append(k);
     if (secret) {
-      out.append(k);
       out += "=***";
-    } else {
-      out.append(part);
+    } else if (v.data() == k.data() + k.size() + 1) { // the part had "=": keep it and the value as sent
+      out += '=';
+      out.append(v);
     }
-  }
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return out;
 }
 

@@ -40,6 +40,25 @@ TEST(Strings, FormEncodingRoundTrip) {
   EXPECT_FALSE(is_guid("8ee8fdad-f234-4243-8f3b-15c29484374"));
 }
 
+TEST(Strings, FormPairsAreSplitStillEncodedAndTheWalkCanStop) {
+  std::vector<std::string> seen;
+  auto record = [&](std::string_view k, std::string_view v) {
+    seen.push_back(std::string(k) + "|" + std::string(v));
+    return true;
+  };
+  EXPECT_TRUE(for_each_form_pair("a=1&&b&c=&=d&e=x%3Dy=z&", record));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a|1", "b|", "c|", "|d", "e|x%3Dy=z"}));
+  seen.clear();
+  EXPECT_TRUE(for_each_form_pair("", record));
+  EXPECT_TRUE(seen.empty());
+  int calls = 0;
+  EXPECT_FALSE(for_each_form_pair("a=1&b=2&c=3", [&](std::string_view k, std::string_view) {
+    ++calls;
+    return k != "b";
+  }));
+  EXPECT_EQ(calls, 2) << "the walk stops at the first false";
+}
+
 TEST(Time, Rfc3339AndHttpDate) {
   auto tp = parse_rfc3339("2020-09-06T14:46:57.0733333Z");
   ASSERT_TRUE(tp);

@@ -107,17 +107,14 @@ std::optional<std::string> url_decode(std::string_view text, bool plus_as_space)
 
 std::optional<FormFields> parse_form(std::string_view body) {
   FormFields fields;
-  if (body.empty()) return fields;
-  for (std::string_view part : split(body, '&')) {
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+  bool ok = for_each_form_pair(body, [&](std::string_view k, std::string_view v) {
     auto dk = url_decode(k);
     auto dv = url_decode(v);
-    if (!dk || !dv) return std::nullopt;
+    if (!dk || !dv) return false;
     fields.emplace_back(std::move(*dk), std::move(*dv));
-  }
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return fields;
 }
 

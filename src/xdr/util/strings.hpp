@@ -1,4 +1,6 @@
 #pragma once
+
+#include <algorithm>
 // String helpers with no xdrpartner knowledge: splitting, case, URL and form encoding, GUIDs.
 
 #include <optional>
@@ -22,6 +24,22 @@ std::string url_encode(std::string_view text);
 std::string form_encode(std::string_view text);
 // Decodes %XX (and '+' as space when `plus_as_space`); nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view text, bool plus_as_space = true);
+
+// Calls fn(name, value) for each non-empty '&'-separated part of "a=1&b&c=3" (a part without '=' has an
+// empty value), still encoded; stops early when fn returns false. Returns false if fn did.
+template <class Fn>
+bool for_each_form_pair(std::string_view text, Fn&& fn) {
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t amp = std::min(text.find('&', pos), text.size());
+    std::string_view part = text.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (!fn(part.substr(0, eq), v)) return false;
+  }
+  return true;
+}
 
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 // Parses "a=1&b=2"; nullopt on a malformed escape. Keys keep their order; duplicates are kept.
