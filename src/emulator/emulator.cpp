@@ -6,7 +6,6 @@
 #include <thread>
 #include <tuple>
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -492,16 +492,6 @@ void HttpServer::serve(const Pending& p) {
     Connection c(p.fd, ssl);
     try {
       for (size_t served = 0; !m_stopping.load(); ++served) {
-        // Between requests the idle keep-alive timeout applies, the read timeout within one.
-        bool idle_differs = m_options.keep_alive_timeout_seconds != m_options.read_timeout_seconds;
-        if (served > 0 && idle_differs && !c.has_buffered()) {
-          timeval idle{m_options.keep_alive_timeout_seconds, 0};
-          ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
-          bool more = c.fill();
-          timeval rtv{m_options.read_timeout_seconds, 0};
-          ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof rtv);
-          if (!more) break;
-        }
         next = serve_one(c, p, served);
         if (next != Next::keep_alive) break;
       }
@@ -585,10 +575,21 @@ HttpServer::Next HttpServer::serve_one(Connection& c, const Pending& p, size_t s
   httplib::Response res;
   res.version = "HTTP/1.1";
 
-  // 0. Wait for the request's first bytes (idle keep-alive time has no deadline), then start the
-  // clock of the request as a whole.
+  // 0. Wait for the request's first bytes, then start the clock of the request as a whole. Between
+  // requests the idle keep-alive timeout applies instead of the read timeout (kernel options are only
+  // changed when the two differ).
   c.set_deadline(std::nullopt);
-  if (!c.has_buffered() && !c.fill()) return Next::close;
+  if (!c.has_buffered()) {
+    bool idle = served > 0 && m_options.keep_alive_timeout_seconds != m_options.read_timeout_seconds;
+    auto set_read_timeout = [&](int seconds) {
+      timeval tv{seconds, 0};
+      ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    };
+    if (idle) set_read_timeout(m_options.keep_alive_timeout_seconds);
+    bool more = c.fill();
+    if (idle) set_read_timeout(m_options.read_timeout_seconds);
+    if (!more) return Next::close;
+  }
   c.set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(m_options.request_timeout_seconds));
 
   // 1. The head: request line and headers, up to the blank line.

@@ -87,8 +87,6 @@ public:
   // handler (it would wait for itself).
   void stop();
 
-  bool is_tls() const { return m_ssl_ctx != nullptr; }
-
 private:
   struct RouteEntry {
     std::string method;
