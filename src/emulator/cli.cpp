@@ -39,7 +39,7 @@ int serve(int argc, char** argv) {
   app.add_flag("--http", opts.http, "Serve plain HTTP instead of HTTPS (Microsoft's clients refuse it)");
   app.add_option("--ready-file", ready_file, "Write {\"url\",\"ca_file\",\"pid\"} here once ready");
   app.add_option("--hostname", opts.hostnames, "Extra DNS name for the server certificate (repeatable)");
-  app.add_option("--threads", opts.threads, "Most worker threads: requests answered at once (idle keep-alive connections hold none)")->capture_default_str();
+  app.add_option("--threads", opts.threads, "Worker threads (one per keep-alive connection)")->capture_default_str();
   app.add_option("--render-cache-mb", opts.render_cache_mb,
                  "Memory for cached rendered incidents across all tenants; past it, incidents are rendered per "
                  "request")

@@ -180,7 +180,7 @@ Status Emulator::start() {
     return fail(ErrorKind::config, e.what());
   }
 
-  // 4. The server: a worker per core, more while handlers block (up to --threads), slow clients cut off.
+  // 4. The server: a thread per connection (so a generous pool), slow clients cut off.
   server_options.threads = im.options.threads;
   server_options.read_timeout_seconds = im.options.read_timeout_seconds;
   server_options.max_body_bytes = im.options.max_body_bytes;

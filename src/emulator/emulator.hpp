@@ -20,7 +20,7 @@ struct EmulatorOptions {
   std::string state_dir;            // CA, server certificate, generated secrets; empty: a temp dir
   bool http = false;                // plain HTTP instead of HTTPS
   std::vector<std::string> hostnames; // extra names for the server certificate
-  int threads = 256;                // most requests answered at once (a worker each; idle connections hold none)
+  int threads = 256;                // connections served at once (a thread each; more wait for one)
   int read_timeout_seconds = 5;     // slow clients are cut off after this
   size_t max_body_bytes = 1024 * 1024;
   size_t render_cache_mb = 512;     // rendered incident texts kept across all tenants; past it, rendered per request

@@ -5,14 +5,11 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
-#include <system_error>
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,12 +17,6 @@
 #include <openssl/ssl.h>
 
 #include <xdr/util/strings.hpp>
-
-#if defined(__SANITIZE_THREAD__)
-// ThreadSanitizer's dynamic annotations (exported by its runtime).
-extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
-extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
-#endif
 
 namespace xdr::emulator {
 namespace {
@@ -35,7 +26,7 @@ constexpr size_t k_max_head_bytes = 64 * 1024; // request line and headers
 constexpr size_t k_max_target_bytes = 8192;
 constexpr size_t k_max_headers = 100;
 constexpr size_t k_write_chunk = 64 * 1024; // streamed bodies are written in pieces of this size
-constexpr size_t k_max_parked = 4096;        // open connections beyond `threads`; more are closed at once
+constexpr size_t k_max_pending = 4096;       // accepted connections waiting for a thread
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -177,8 +168,6 @@ public:
   int fd() const { return m_fd; }
   // Unread bytes in our buffer (OpenSSL's own buffer is drained by fill() before the socket is read).
   bool has_buffered() const { return m_begin < m_end; }
-  // Input that is here already, in our buffer or in OpenSSL's (read ahead): epoll would not report it.
-  bool input_pending() const { return has_buffered() || (m_ssl && SSL_has_pending(m_ssl)); }
   std::string_view buffered() const { return {m_buf.data() + m_begin, m_end - m_begin}; }
   void consume(size_t n) { m_begin += n; }
 
@@ -377,39 +366,12 @@ Result<int> HttpServer::listen(const std::string& host, int port) {
   return fail(ErrorKind::config, "cannot listen on " + host + ":" + service + " (" + last_error + ")");
 }
 
-enum class HttpServer::Next { keep_alive, close, abort };
-
-// A client connection between requests: parked in epoll with no thread, or served by one worker.
-struct HttpServer::Session {
-  Peer peer;
-  std::unique_ptr<Connection> conn; // made by the worker that first serves it (after the TLS handshake)
-  size_t served = 0;                // requests answered
-  bool in_epoll = false;            // added to the epoll set (then re-armed with EPOLL_CTL_MOD)
-  // While parked: when the idle connection is to be closed (steady-clock ns); 0 while a worker has it.
-  // The housekeeper takes it back to 0 (compare-exchange) before it shuts reading down, so a session
-  // is never timed out under a worker that has just picked it up.
-  std::atomic<int64_t> parked_until{0};
-};
-
 void HttpServer::start() {
   // A peer that closes while we write must not kill the process: OpenSSL writes with write(2).
   struct sigaction current{};
   if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
-  m_epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  m_stop_fd = ::eventfd(0, EFD_CLOEXEC);
-  if (m_epoll_fd < 0 || m_stop_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll");
-  epoll_event ev{};
-  ev.events = EPOLLIN; // level-triggered and never read: once written, it wakes every worker
-  ev.data.ptr = nullptr;
-  ::epoll_ctl(m_epoll_fd, EPOLL_CTL_ADD, m_stop_fd, &ev);
   m_started = true;
-  {
-    std::lock_guard lock(m_mutex);
-    size_t first = std::max<size_t>(2, std::thread::hardware_concurrency());
-    for (size_t i = 0; i < std::min(first, max_workers()); ++i) spawn_worker();
-  }
   m_accept_thread = std::thread([this] { accept_loop(); });
-  m_housekeeper = std::thread([this] { housekeeping_loop(); });
 }
 
 void HttpServer::stop() {
@@ -422,61 +384,16 @@ void HttpServer::stop() {
   std::vector<std::thread> workers;
   {
     std::lock_guard lock(m_mutex);
-    for (Session* s : m_sessions) ::shutdown(s->peer.fd, SHUT_RDWR); // blocked reads return at once
-    m_house_wake.notify_all(); // under the lock: the housekeeper cannot be between its check and its wait
-  }
-  // Workers are started only while not stopping (the housekeeper, before_blocking()): none after this.
-  if (m_housekeeper.joinable()) m_housekeeper.join();
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t w = ::write(m_stop_fd, &one, sizeof one);
-  {
-    std::lock_guard lock(m_mutex);
+    for (int fd : m_open_fds) ::shutdown(fd, SHUT_RDWR);
+    for (auto& p : m_pending) ::close(p.fd);
+    m_pending.clear();
     workers.swap(m_workers);
   }
-  for (auto& t : workers) t.join(); // each finishes the request it has, then sees the stop event
-  // What is left was parked: no thread has it.
-  std::lock_guard lock(m_mutex);
-  for (Session* s : m_sessions) {
-    ::close(s->peer.fd);
-    delete s;
-  }
-  m_sessions.clear();
-  ::close(m_epoll_fd);
-  ::close(m_stop_fd);
-  m_epoll_fd = m_stop_fd = -1;
+  m_wake.notify_all();
+  for (auto& t : workers) t.join();
 }
 
-// ---- accepting, parking and the worker pool ----
-
-namespace {
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-} // namespace
-
-size_t HttpServer::max_workers() const { return static_cast<size_t>(std::max(1, m_options.threads)); }
-
-void HttpServer::spawn_worker() {
-  m_waiting.fetch_add(1); // counted free from now, so a second caller does not start another
-  try {
-    m_workers.emplace_back([this] { worker_loop(); });
-  } catch (const std::system_error&) {
-    m_waiting.fetch_sub(1); // no thread to be had (a process or user limit): the running ones serve
-  }
-}
-
-void HttpServer::before_blocking() {
-  if (m_waiting.load() > 0) return;
-  std::lock_guard lock(m_mutex);
-  if (m_waiting.load() == 0 && !m_stopping.load() && m_workers.size() < max_workers())
-    spawn_worker(); // stop() joins what it finds
-}
-
-size_t HttpServer::worker_count() const {
-  std::lock_guard lock(m_mutex);
-  return m_workers.size();
-}
+// ---- accepting and the worker pool ----
 
 void HttpServer::accept_loop() {
   while (!m_stopping.load()) {
@@ -496,154 +413,95 @@ void HttpServer::accept_loop() {
     timeval wtv{m_options.write_timeout_seconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wtv, sizeof wtv);
 
-    auto s = std::make_unique<Session>();
-    s->peer.fd = fd;
+    Pending p{fd, {}, -1};
     char text[INET6_ADDRSTRLEN] = {};
     if (ss.ss_family == AF_INET) {
       auto* a = reinterpret_cast<sockaddr_in*>(&ss);
       ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      s->peer.remote_port = ntohs(a->sin_port);
+      p.remote_port = ntohs(a->sin_port);
     } else if (ss.ss_family == AF_INET6) {
       auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
       ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      s->peer.remote_port = ntohs(a->sin6_port);
+      p.remote_port = ntohs(a->sin6_port);
     }
-    s->peer.remote_addr = text;
+    p.remote_addr = text;
 
-    {
-      std::lock_guard lock(m_mutex);
-      if (m_stopping.load()) {
-        ::close(fd);
-        break;
-      }
-      if (m_sessions.size() >= max_workers() + k_max_parked) {
-        ::close(fd); // thousands of connections open: refuse rather than run out of descriptors
-        continue;
-      }
-      m_sessions.insert(s.get());
-      if (m_sessions.size() == 1) m_house_wake.notify_one(); // the housekeeper's watch starts
+    std::lock_guard lock(m_mutex);
+    if (m_stopping.load()) {
+      ::close(fd);
+      break;
     }
-    park(*s.release()); // its first bytes (the TLS ClientHello) wake a worker
-  }
-}
-
-void HttpServer::park(Session& s) {
-  int64_t limit = s.served == 0 ? m_options.read_timeout_seconds : m_options.keep_alive_timeout_seconds;
-  bool first = !s.in_epoll;
-  s.in_epoll = true;
-  // The store publishes the session to the next worker, which takes it with an exchange (the kernel's
-  // epoll hand-over is invisible to ThreadSanitizer and to the memory model).
-  s.parked_until.store(steady_ns() + limit * 1'000'000'000LL);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT; // one worker gets it, then it is re-armed here
-  ev.data.ptr = &s;
-  // After this call another worker may already be serving s: s is not touched again here.
-  // ThreadSanitizer records epoll_ctl's read of the descriptor but, for EPOLL_CTL_MOD, not that the
-  // kernel hands the connection over only after it: the next worker closing it would look like a race.
-#if defined(__SANITIZE_THREAD__)
-  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
-#endif
-  int rc = ::epoll_ctl(m_epoll_fd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s.peer.fd, &ev);
-#if defined(__SANITIZE_THREAD__)
-  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
-#endif
-  if (rc != 0) {
-    s.parked_until.store(0);
-    end_session(s, Next::abort);
+    if (m_pending.size() >= k_max_pending) {
+      ::close(fd); // every thread busy and thousands waiting: refuse rather than run out of descriptors
+      continue;
+    }
+    m_pending.push_back(std::move(p));
+    if (m_pending.size() > m_idle && m_workers.size() < static_cast<size_t>(std::max(1, m_options.threads))) {
+      try {
+        m_workers.emplace_back([this] { worker_loop(); });
+        ++m_idle; // counted idle until it takes its first connection
+      } catch (const std::system_error&) {
+        // No thread to be had (a process or user limit): the running ones serve the queue.
+      }
+    }
+    m_wake.notify_one();
   }
 }
 
 void HttpServer::worker_loop() {
-  for (;;) { // counted in m_waiting here (spawn_worker counted it before it started)
-    epoll_event ev{};
-    int n = ::epoll_wait(m_epoll_fd, &ev, 1, -1);
-    if (n < 0 && errno == EINTR) continue;
-    m_waiting.fetch_sub(1);
-    if (n <= 0 || ev.data.ptr == nullptr) return; // stop() wrote the stop event
-    serve(*static_cast<Session*>(ev.data.ptr));
-    m_finished.fetch_add(1, std::memory_order_relaxed);
-    m_waiting.fetch_add(1);
-  }
-}
-
-void HttpServer::housekeeping_loop() {
-  // Two jobs, on a tick of k_tick while any connection is open:
-  // - Parked connections idle past their time have their reading shut down; the wake-up that gives
-  //   a worker ends them (a TLS close_notify, then FIN), so only workers ever free a session.
-  // - A worker whose handler blocks (a fault's delay, a client dribbling its request in) holds its
-  //   thread. When no worker waits and none has finished a request for two ticks, one more starts,
-  //   up to `threads`: blocked handlers never hold up other connections, while a busy pool of
-  //   as many workers as cores does not grow.
-  constexpr auto k_tick = std::chrono::milliseconds(25);
-  uint64_t last_finished = m_finished.load();
-  int still = 0;
   std::unique_lock lock(m_mutex);
-  for (int tick = 0; !m_stopping.load(); ++tick) {
-    if (m_sessions.empty()) {
-      m_house_wake.wait(lock, [this] { return m_stopping.load() || !m_sessions.empty(); });
-      continue;
-    }
-    m_house_wake.wait_for(lock, k_tick);
-    if (m_stopping.load()) break;
-
-    uint64_t finished = m_finished.load();
-    still = m_waiting.load() == 0 && finished == last_finished ? still + 1 : 0;
-    last_finished = finished;
-    if (still >= 2 && m_workers.size() < max_workers()) {
-      spawn_worker();
-      still = 0;
-    }
-
-    if (tick % 10 != 0) continue; // idle connections are checked every 10 ticks
-    int64_t now = steady_ns();
-    for (Session* s : m_sessions) {
-      int64_t until = s->parked_until.load();
-      if (until != 0 && until < now && s->parked_until.compare_exchange_strong(until, 0))
-        ::shutdown(s->peer.fd, SHUT_RD); // under the lock: the descriptor is not closed meanwhile
-    }
+  for (;;) {
+    m_wake.wait(lock, [this] { return m_stopping.load() || !m_pending.empty(); });
+    if (m_pending.empty()) return; // stopping
+    Pending p = std::move(m_pending.front());
+    m_pending.pop_front();
+    --m_idle;
+    m_open_fds.insert(p.fd);
+    lock.unlock();
+    serve(p);
+    lock.lock();
+    ++m_idle;
   }
 }
 
-void HttpServer::end_session(Session& s, Next next) {
-  if (s.conn) s.conn->finish(next != Next::abort);
-  ERR_clear_error();
+void HttpServer::unregister_fd(int fd) {
   std::lock_guard lock(m_mutex);
-  m_sessions.erase(&s);
-  ::close(s.peer.fd); // under the lock: stop() never shuts down a reused descriptor number
-  delete &s;
+  m_open_fds.erase(fd);
+  ::close(fd); // under the lock: stop() never shuts down a reused descriptor number
 }
 
 // ---- serving a connection ----
 
-void HttpServer::serve(Session& s) {
-  s.parked_until.exchange(0); // acquires what the worker that parked it wrote
-  Next next = Next::close;
-  try {
-    if (!s.conn) {
-      SSL* ssl = nullptr;
-      if (m_ssl_ctx) {
-        ssl = SSL_new(m_ssl_ctx);
-        if (!ssl) return end_session(s, Next::abort);
-        SSL_set_fd(ssl, s.peer.fd);
-        SSL_set_read_ahead(ssl, 1); // one read(2) per request instead of one per record header and body
-        if (SSL_accept(ssl) != 1) {
-          SSL_free(ssl);
-          return end_session(s, Next::abort);
-        }
-      }
-      s.conn = std::make_unique<Connection>(s.peer.fd, ssl);
+enum class HttpServer::Next { keep_alive, close, abort };
+
+void HttpServer::serve(const Pending& p) {
+  SSL* ssl = nullptr;
+  if (m_ssl_ctx) {
+    ssl = SSL_new(m_ssl_ctx);
+    if (!ssl) return unregister_fd(p.fd);
+    SSL_set_fd(ssl, p.fd);
+    SSL_set_read_ahead(ssl, 1); // one read(2) per request instead of one per record header and body
+    if (SSL_accept(ssl) != 1) {
+      ERR_clear_error();
+      SSL_free(ssl);
+      return unregister_fd(p.fd);
     }
-    // Requests already buffered (pipelined) are answered before the connection is parked again.
-    do {
-      if (m_stopping.load()) break;
-      next = serve_one(*s.conn, s.peer, s.served);
-      ++s.served;
-    } while (next == Next::keep_alive && s.conn->input_pending());
-  } catch (...) {
-    next = Next::abort; // a bug below must not take the process down with it
   }
-  if (next == Next::keep_alive && !m_stopping.load()) return park(s);
-  end_session(s, next == Next::keep_alive ? Next::close : next);
+  Next next = Next::close;
+  {
+    Connection c(p.fd, ssl);
+    try {
+      for (size_t served = 0; !m_stopping.load(); ++served) {
+        next = serve_one(c, p, served);
+        if (next != Next::keep_alive) break;
+      }
+    } catch (...) {
+      next = Next::abort; // a bug below must not take the process down with it
+    }
+    c.finish(next != Next::abort);
+  }
+  ERR_clear_error();
+  unregister_fd(p.fd);
 }
 
 namespace {
@@ -710,17 +568,28 @@ bool has_token(std::string_view list, std::string_view token) {
 
 } // namespace
 
-HttpServer::Next HttpServer::serve_one(Connection& c, const Peer& p, size_t served) {
+HttpServer::Next HttpServer::serve_one(Connection& c, const Pending& p, size_t served) {
   httplib::Request req;
   req.remote_addr = p.remote_addr;
   req.remote_port = p.remote_port;
   httplib::Response res;
   res.version = "HTTP/1.1";
 
-  // 0. The request's first bytes (the worker was woken because they came, or the peer closed), then
-  // the clock of the request as a whole starts.
+  // 0. Wait for the request's first bytes, then start the clock of the request as a whole. Between
+  // requests the idle keep-alive timeout applies instead of the read timeout (kernel options are only
+  // changed when the two differ).
   c.set_deadline(std::nullopt);
-  if (!c.has_buffered() && !c.fill()) return Next::close;
+  if (!c.has_buffered()) {
+    bool idle = served > 0 && m_options.keep_alive_timeout_seconds != m_options.read_timeout_seconds;
+    auto set_read_timeout = [&](int seconds) {
+      timeval tv{seconds, 0};
+      ::setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    };
+    if (idle) set_read_timeout(m_options.keep_alive_timeout_seconds);
+    bool more = c.fill();
+    if (idle) set_read_timeout(m_options.read_timeout_seconds);
+    if (!more) return Next::close;
+  }
   c.set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(m_options.request_timeout_seconds));
 
   // 1. The head: request line and headers, up to the blank line.

@@ -12,16 +12,13 @@
 // Handlers keep cpp-httplib's Request and Response types: they are plain data, and the route files
 // and their tests stay as they were.
 //
-// The model: connections between requests are parked in epoll and hold no thread. A small pool of
-// workers (as many as cores, at least 2) waits on epoll; each takes one ready connection, answers
-// what it has sent with blocking reads and writes (kernel timeouts, so a stalled client costs no
-// polling), and parks it again. Under load a worker goes from one answer to the next without
-// sleeping. When every worker is blocked in a handler (a fault's delay) or on a slow client, the
-// pool grows, up to `threads`. stop() shuts every open connection down instead of waiting for idle
-// keep-alive clients.
+// The model is a thread per connection from a pool that grows up to `threads` (as cpp-httplib's),
+// blocking reads with kernel timeouts (SO_RCVTIMEO, so a stalled client costs no polling), and a
+// stop() that shuts every open connection down instead of waiting for idle keep-alive clients.
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -43,7 +40,7 @@ namespace xdr::emulator {
 struct HttpServerOptions {
   std::string cert_chain_file; // PEM: server certificate then its CA; empty: plain HTTP
   std::string key_file;        // PEM private key of the server certificate
-  int threads = 256;           // most requests served at once (workers); idle connections hold none
+  int threads = 256;           // connections served at once; more wait for a free thread
   int read_timeout_seconds = 5;
   int write_timeout_seconds = 10;
   int keep_alive_timeout_seconds = 5; // an idle keep-alive connection is closed after this
@@ -80,13 +77,6 @@ public:
     m_exception_handler = std::move(hook);
   }
 
-  // A handler about to wait rather than compute (a fault rule's delay) calls this first: when no other
-  // worker is free, one more starts now (up to `threads`), so the wait holds up no other connection.
-  // Handlers that block without saying so are found by the housekeeper within ~50 ms.
-  void before_blocking();
-  // Worker threads started so far (diagnostics and tests).
-  size_t worker_count() const;
-
   // Binds HOST:PORT (PORT 0: a free port) and listens with the system's largest backlog. Returns the
   // port. Call once, before start().
   Result<int> listen(const std::string& host, int port);
@@ -106,31 +96,24 @@ private:
     std::regex regex;
     Handler handler;
   };
-  struct Peer {
-    int fd = -1;
+  struct Pending {
+    int fd;
     std::string remote_addr;
-    int remote_port = -1;
+    int remote_port;
   };
   class Connection;
-  struct Session;
   enum class Next; // what the connection does after an answer
 
   explicit HttpServer(HttpServerOptions options);
-  size_t max_workers() const;
-  void spawn_worker(); // with m_mutex held
   void accept_loop();
   void worker_loop();
-  void housekeeping_loop();
-  // Hands the connection back to epoll until its next request (or its idle timeout).
-  void park(Session& s);
-  // Answers what the connection has sent, then parks or ends it.
-  void serve(Session& s);
-  void end_session(Session& s, Next next); // closes and frees it
+  void serve(const Pending& p);
   // Reads one request and answers it.
-  Next serve_one(Connection& c, const Peer& p, size_t served);
+  Next serve_one(Connection& c, const Pending& p, size_t served);
   const RouteEntry* find_route(httplib::Request& req) const;
   // Runs the error and post-routing hooks, then writes the answer.
   Next write_response(Connection& c, httplib::Request& req, httplib::Response& res, bool keep_alive, size_t served);
+  void unregister_fd(int fd); // closes it
 
   HttpServerOptions m_options;
   SSL_CTX* m_ssl_ctx = nullptr;
@@ -141,20 +124,17 @@ private:
   std::function<void(const httplib::Request&, httplib::Response&, std::exception_ptr)> m_exception_handler;
 
   int m_listen_fd = -1;
-  int m_epoll_fd = -1;
-  int m_stop_fd = -1; // an eventfd in the epoll set, written by stop(): wakes every worker
   std::thread m_accept_thread;
-  std::thread m_housekeeper;
   std::atomic<bool> m_stopping{false};
   bool m_started = false;
   std::mutex m_stop_mutex;
-  std::atomic<size_t> m_waiting{0};   // workers free: in epoll_wait, or started and on their way there
-  std::atomic<uint64_t> m_finished{0}; // wake-ups served (the housekeeper's sign of progress)
 
-  mutable std::mutex m_mutex; // guards everything below
-  std::condition_variable m_house_wake;
+  std::mutex m_mutex; // guards everything below
+  std::condition_variable m_wake;
+  std::deque<Pending> m_pending;
   std::vector<std::thread> m_workers;
-  std::unordered_set<Session*> m_sessions; // every open connection, parked or served
+  size_t m_idle = 0;
+  std::unordered_set<int> m_open_fds;
 };
 
 // Percent-decodes URL text as cpp-httplib does: "%XX" and "%uXXXX" (as UTF-8) are decoded, any

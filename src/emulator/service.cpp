@@ -398,10 +398,7 @@ void Emulator::Impl::install_routes() {
     std::string tenant = route.tenant.empty() ? bearer_tenant(req) : route.tenant;
     auto rule = faults.take(route.name, req.path, tenant, req.method);
     if (!rule) return HttpServer::Outcome::unhandled;
-    if (rule->delay_ms > 0) {
-      server->before_blocking(); // the delay holds this worker, not the other connections
-      std::this_thread::sleep_for(std::chrono::milliseconds(rule->delay_ms));
-    }
+    if (rule->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rule->delay_ms));
     if (rule->drop) {
       // Promise a body, then fail to write it: the client sees the connection die mid-response.
       res.set_header("X-Emulator-Fault", std::to_string(rule->id));
