@@ -4,6 +4,8 @@
 
 #include <emulator/http_server.hpp>
 
+#include <fstream>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,6 +14,9 @@
 #include <atomic>
 #include <thread>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include "emulator_fixture.hpp"
 
 using xdr::emulator::HttpServer;
 using xdr::emulator::HttpServerOptions;
@@ -47,6 +52,7 @@ public:
   }
   ~RawClient() { ::close(m_fd); }
   bool connected() const { return m_connected; }
+  int fd() const { return m_fd; }
 
   // false once the server has closed (a reset or a broken pipe)
   bool try_send(std::string_view bytes) const {
@@ -408,6 +414,73 @@ TEST_F(HttpServerTest, MoreConnectionsThanThreadsWaitTheirTurn) {
   a.send("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(a.answer().status, 200);
   EXPECT_EQ(third.answer().status, 200);
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheirTimeout) {
+  HttpServerOptions o;
+  o.keep_alive_timeout_seconds = 1; // after an answer
+  o.read_timeout_seconds = 2;       // before the first request
+  start(o);
+  RawClient silent(port);
+  RawClient served(port);
+  served.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  Answer a = served.answer();
+  EXPECT_EQ(a.header("Keep-Alive"), "timeout=1, max=99999");
+  EXPECT_TRUE(served.closed_by_server()) << "idle past the keep-alive timeout (the client's own limit is 30 s)";
+  EXPECT_TRUE(silent.closed_by_server()) << "connected and never sent a byte";
+  RawClient after(port);
+  after.send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(after.answer().status, 200) << "closing them freed nothing that new connections need";
+}
+
+// Several TLS records in one TCP segment: OpenSSL reads them all ahead into its own buffer, where a
+// wait on the socket would not see them, so the server must answer them from there.
+TEST_F(HttpServerTest, TlsRecordsReadAheadAreAllAnswered) {
+  xdr::testing::TempDir dir;
+  auto key = xdr::crypto::RsaPrivateKey::generate(2048);
+  xdr::crypto::CertificateOptions co;
+  co.common_name = "localhost";
+  co.ip_addresses = {"127.0.0.1"};
+  auto cert = xdr::crypto::make_certificate(key, co);
+  ASSERT_TRUE(cert) << cert.error().message;
+  HttpServerOptions o;
+  o.cert_chain_file = (dir.path / "server.pem").string();
+  o.key_file = (dir.path / "server.key").string();
+  o.keep_alive_timeout_seconds = 60; // an idle timeout cannot end the wait meanwhile
+  std::ofstream(o.cert_chain_file) << cert->pem();
+  std::ofstream(o.key_file) << key.to_pem();
+  start(o);
+
+  RawClient tcp(port);
+  ASSERT_TRUE(tcp.connected());
+  timeval tv{10, 0}; // a request left in OpenSSL's buffer would never be answered: fail in 10 s, not hang
+  ::setsockopt(tcp.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), tcp.fd());
+  ASSERT_EQ(SSL_connect(ssl.get()), 1);
+  // Three requests, three records, written into memory, then sent with one send().
+  BIO* records = BIO_new(BIO_s_mem());
+  SSL_set0_wbio(ssl.get(), records);
+  for (int n = 1; n <= 3; ++n) {
+    std::string req = "GET /echo?n=" + std::to_string(n) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(SSL_write(ssl.get(), req.data(), static_cast<int>(req.size())), static_cast<int>(req.size()));
+  }
+  char* bytes = nullptr;
+  long size = BIO_get_mem_data(records, &bytes);
+  tcp.send(std::string_view(bytes, static_cast<size_t>(size)));
+
+  std::string received;
+  for (int n = 1; n <= 3; ++n) {
+    std::string body = "param:n=" + std::to_string(n) + "\n";
+    while (received.find(body) == std::string::npos) {
+      char buf[4096];
+      int got = SSL_read(ssl.get(), buf, sizeof buf);
+      ASSERT_GT(got, 0) << "answer " << n << " never came";
+      received.append(buf, static_cast<size_t>(got));
+    }
+  }
+  EXPECT_EQ(answers_seen.load(), 3);
 }
 
 TEST(HttpServerParts, DecodeUrlKeepsInvalidEscapes) {
