@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include "emulator_fixture.hpp"
 
 using namespace xdr;
@@ -82,6 +86,30 @@ Json wait_ready(const std::filesystem::path& ready, Child& child) {
 
 int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
+// The subjectAltName entries of the first certificate in a PEM file: "DNS:name" and "IP:address".
+std::vector<std::string> subject_alt_names(const std::filesystem::path& pem) {
+  std::vector<std::string> out;
+  std::string text = slurp(pem);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) return out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type == GEN_DNS) {
+      out.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(n->d.dNSName)),
+                                         static_cast<size_t>(ASN1_STRING_length(n->d.dNSName))));
+    } else if (n->type == GEN_IPADD) {
+      char text_ip[64] = {};
+      int len = ASN1_STRING_length(n->d.iPAddress);
+      ::inet_ntop(len == 16 ? AF_INET6 : AF_INET, ASN1_STRING_get0_data(n->d.iPAddress), text_ip, sizeof text_ip);
+      out.push_back(std::string("IP:") + text_ip);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
 } // namespace
 
 TEST(EmulatorBinary, ReadyFileTlsStateAndCleanStop) {
@@ -97,6 +125,9 @@ TEST(EmulatorBinary, ReadyFileTlsStateAndCleanStop) {
   EXPECT_EQ(info["pid"], child->pid);
   EXPECT_EQ(util::trim(slurp(child->out)).substr(0, info.dump().size()), info.dump()) << "the same line is printed";
   std::string ca_before = slurp(info["ca_file"].get<std::string>());
+  std::string server_before = slurp(state / "server.pem");
+  EXPECT_EQ(subject_alt_names(state / "server.pem"),
+            (std::vector<std::string>{"DNS:localhost", "IP:127.0.0.1", "IP:::1"}));
 
   httplib::SSLClient c("127.0.0.1", port_of(info["url"]));
   c.set_ca_cert_path(info["ca_file"].get<std::string>().c_str());
@@ -114,8 +145,28 @@ TEST(EmulatorBinary, ReadyFileTlsStateAndCleanStop) {
                      dir.path / "out2.log");
   Json info2 = wait_ready(ready, *again);
   EXPECT_EQ(slurp(info2["ca_file"].get<std::string>()), ca_before);
+  EXPECT_EQ(slurp(state / "server.pem"), server_before) << "the server certificate is reused too";
+  // Verified by name: localhost is in the certificate.
+  httplib::SSLClient by_name("localhost", port_of(info2["url"]));
+  by_name.set_ca_cert_path(info2["ca_file"].get<std::string>().c_str());
+  by_name.enable_server_certificate_verification(true);
+  auto named = by_name.Get("/fabrikam.onmicrosoft.com/v2.0/.well-known/openid-configuration");
+  ASSERT_TRUE(named) << httplib::to_string(named.error());
+  EXPECT_EQ(named->status, 200);
   ::kill(again->pid, SIGINT);
   EXPECT_EQ(again->wait_exit(std::chrono::seconds(10)), 0);
+
+  // A third start with --hostname: the same CA signs a new server certificate that names the host too.
+  std::filesystem::remove(ready);
+  auto named_host = spawn({"--listen", "127.0.0.1:0", "--state-dir", state.string(), "--ready-file", ready.string(),
+                           "--hostname", "xdr-emulator.test"},
+                          dir.path / "out3.log");
+  Json info3 = wait_ready(ready, *named_host);
+  EXPECT_EQ(slurp(info3["ca_file"].get<std::string>()), ca_before);
+  EXPECT_EQ(subject_alt_names(state / "server.pem"),
+            (std::vector<std::string>{"DNS:localhost", "DNS:xdr-emulator.test", "IP:127.0.0.1", "IP:::1"}));
+  ::kill(named_host->pid, SIGTERM);
+  EXPECT_EQ(named_host->wait_exit(std::chrono::seconds(10)), 0);
 }
 
 TEST(EmulatorBinary, PlainHttpHasNoCaFile) {

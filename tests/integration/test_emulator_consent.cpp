@@ -89,6 +89,25 @@ TEST_F(EmulatorTest, V2AdminConsentRedirectCarriesExactlyTheDocumentedParameters
   EXPECT_FALSE(graph.contains("roles")) << "service principal exists, no Graph roles granted";
 }
 
+TEST_F(EmulatorTest, V2AdminConsentForDefenderForEndpointShowsWindowsDefenderAtp) {
+  const std::string mde = "https://api.securitycenter.microsoft.com";
+  std::string redirect = "http://localhost:8400/onboarding/callback";
+  std::string scope = mde + "/.default";
+  auto page = get("/" + k_tailspin + "/v2.0/adminconsent?client_id=" + k_app + "&scope=" + util::url_encode(scope) +
+                  "&redirect_uri=" + util::url_encode(redirect) + "&state=m");
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("WindowsDefenderATP"), std::string::npos) << "the resource's app name, as Entra shows it";
+  EXPECT_NE(page->body.find("AdvancedQuery.Read.All"), std::string::npos);
+  EXPECT_EQ(page->body.find("Microsoft Threat Protection"), std::string::npos) << "only the resource in the scope";
+  auto r = post_form("/" + k_tailspin + "/v2.0/adminconsent",
+                     {{"client_id", k_app}, {"redirect_uri", redirect}, {"state", "m"}, {"scope", scope},
+                      {"tenant", k_tailspin}, {"decision", "accept"}});
+  ASSERT_EQ(r->status, 302);
+  Json c = claims_of(body_of(post_form("/" + k_tailspin + "/oauth2/v2.0/token", secret_v2(scope)))["access_token"]);
+  EXPECT_EQ(c["aud"], mde);
+  EXPECT_EQ(c["roles"], Json({"AdvancedQuery.Read.All", "Alert.Read.All"}));
+}
+
 TEST_F(EmulatorTest, V2AdminConsentDeclineAndBadRequests) {
   std::string scope = k_xdr + "/.default";
   auto r = post_form("/organizations/v2.0/adminconsent",

@@ -150,3 +150,37 @@ TEST_F(EmulatorTest, CorrelationIdEchoesTheClientRequestId) {
                      {{"client-request-id", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}});
   EXPECT_EQ(body_of(r)["correlation_id"], "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee");
 }
+
+TEST_F(EmulatorTest, RemovingAnAppAndDroppingAKeyAfterItsGracePeriod) {
+  const std::string other_app = "1c2d3e4f-5061-4728-93a4-b5c6d7e8f901";
+  const std::string path = "/" + k_fabrikam + "/oauth2/token";
+  control("POST", "/_emulator/apps", {{"client_id", other_app}, {"secrets", {{{"value", "another-runtime-secret"}}}}});
+  control("POST", "/_emulator/tenants/" + k_fabrikam + "/consents",
+          {{"client_id", other_app}, {"resource", "xdr"}, {"roles", Json::array({"Incident.Read.All"})}});
+  const util::FormFields other = {{"grant_type", "client_credentials"}, {"client_id", other_app},
+                                  {"client_secret", "another-runtime-secret"}, {"resource", k_xdr}};
+  ASSERT_EQ(post_form(path, other)->status, 200);
+  auto removed = client()->Delete(("/_emulator/apps/" + other_app).c_str());
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 204);
+  auto after = post_form(path, other);
+  EXPECT_EQ(after->status, 400);
+  EXPECT_EQ(body_of(after)["error_codes"], Json({700016})) << "a removed app is unknown in every tenant";
+  EXPECT_EQ(post_form(path, secret_v1())->status, 200) << "the other apps are untouched";
+  EXPECT_EQ(client()->Delete(("/_emulator/apps/" + other_app).c_str())->status, 404);
+
+  // A rotation keeps the old key published; deleting it ends its grace period.
+  Json rot = control("POST", "/_emulator/keys/rotate", {{"drop_old", false}});
+  const std::string old_kid = rot["previous_kid"], new_kid = rot["signing_kid"];
+  auto dropped = client()->Delete(("/_emulator/keys/" + old_kid).c_str());
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(dropped->status, 204);
+  Json jwks = body_of(get("/" + k_fabrikam + "/discovery/v2.0/keys")); // kept: the loop below reads into it
+  std::vector<std::string> kids;
+  for (const auto& k : jwks["keys"]) kids.push_back(k["kid"]);
+  EXPECT_EQ(std::count(kids.begin(), kids.end(), old_kid), 0);
+  EXPECT_EQ(std::count(kids.begin(), kids.end(), new_kid), 1);
+  std::string token = body_of(post_form(path, secret_v1()))["access_token"];
+  EXPECT_EQ(jwt::decode(token)->header["kid"], new_kid) << "tokens are still signed with the new key";
+  EXPECT_EQ(client()->Delete(("/_emulator/keys/" + old_kid).c_str())->status, 404);
+}
