@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -138,4 +140,53 @@ TEST_F(EmulatorTest, ControlApiRefusesBadInputWithoutSideEffects) {
   EXPECT_EQ(form->status, 415);
   auto rebinding = c->Get("/_emulator/state", {{"Host", "attacker.example.com"}});
   EXPECT_EQ(rebinding->status, 403);
+}
+
+namespace {
+// A non-loopback IPv4 address of this machine, or "" when it has none.
+std::string non_loopback_ipv4() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    if (!util::istarts_with(text, "127.")) found = text;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+} // namespace
+
+TEST(EmulatorLoopbackOnly, TheControlApiRefusesOtherAddressesWhileTheServicesAnswerThem) {
+  std::string address = non_loopback_ipv4();
+  if (address.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address";
+  TempDir dir;
+  emulator::EmulatorOptions o;
+  o.scenario = emulator::Directory::default_scenario();
+  o.state_dir = (dir.path / "state").string();
+  o.listen = "0.0.0.0:0";
+  emulator::Emulator emu(o);
+  auto ok = emu.start();
+  ASSERT_TRUE(ok) << ok.error().message;
+  // From this machine's own non-loopback address: the request does not come from loopback. The server
+  // certificate names loopback only, so this test does not verify it (the point is the peer address).
+  httplib::SSLClient remote(address, emu.port());
+  remote.enable_server_certificate_verification(false);
+  auto control = remote.Get("/_emulator/state", {{"Host", "127.0.0.1"}});
+  ASSERT_TRUE(control) << httplib::to_string(control.error());
+  EXPECT_EQ(control->status, 403);
+  EXPECT_NE(control->body.find("the control API answers on loopback only"), std::string::npos) << control->body;
+  auto service = remote.Get("/fabrikam.onmicrosoft.com/v2.0/.well-known/openid-configuration");
+  ASSERT_TRUE(service);
+  EXPECT_EQ(service->status, 200) << "the Entra endpoints answer any address";
+
+  httplib::SSLClient local("127.0.0.1", emu.port());
+  local.set_ca_cert_path(emu.ca_file().c_str());
+  local.enable_server_certificate_verification(true);
+  auto from_loopback = local.Get("/_emulator/state");
+  ASSERT_TRUE(from_loopback);
+  EXPECT_EQ(from_loopback->status, 200);
+  emu.stop();
 }
