@@ -269,6 +269,39 @@ def run_checks(checks, emu, client_id, client_secret, key_pem, cert_pem, thumbpr
                                  appidacr="1", client_id=client_id)
                 issued.append((token, t["tenant_id"], XDR_RESOURCE))
 
+    def default_http_client_with_ca_bundle():
+        # The documented set-up: MSAL's own HTTP client (no http_client), the CA through REQUESTS_CA_BUNDLE.
+        saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy")}
+        os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+        t = consented[0]
+
+        def plain_app():
+            return msal.ConfidentialClientApplication(
+                client_id, client_credential=client_secret, authority=f"{emu.url}/{t['tenant_id']}",
+                validate_authority=False, instance_discovery=False)
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as other_ca:
+                other_ca.write(cert_pem.decode() if isinstance(cert_pem, bytes) else cert_pem)
+            os.environ["REQUESTS_CA_BUNDLE"] = other_ca.name
+            try:
+                plain_app().acquire_token_for_client(scopes)
+                raise AssertionError("the emulator was trusted without its CA")
+            except requests.exceptions.SSLError:
+                pass  # a bundle without the emulator's CA fails: REQUESTS_CA_BUNDLE is what counts
+            finally:
+                os.unlink(other_ca.name)
+            os.environ["REQUESTS_CA_BUNDLE"] = emu.ca_file
+            token = expect_token(plain_app().acquire_token_for_client(scopes))
+            validator.verify(token, t["tenant_id"], XDR_RESOURCE, roles=expected_roles[t["tenant_id"]],
+                             appidacr="1", client_id=client_id)
+            issued.append((token, t["tenant_id"], XDR_RESOURCE))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
     def secret_token_other_resource():
         t = consented[0]
         token = expect_token(app_for(t["domain"], client_secret).acquire_token_for_client([GRAPH_RESOURCE + "/.default"]))
@@ -399,6 +432,7 @@ def run_checks(checks, emu, client_id, client_secret, key_pem, cert_pem, thumbpr
         raise AssertionError("a token with changed claims verified")
 
     checks.run("secret: token per consented tenant, authority by GUID and by domain", secret_tokens)
+    checks.run("secret: MSAL's own HTTP client with REQUESTS_CA_BUNDLE", default_http_client_with_ca_bundle)
     checks.run("secret: token for a second resource (Graph)", secret_token_other_resource)
     checks.run("secret: acquire_token_silent returns the cached token", cached_token)
     checks.run("certificate RS256+x5t: token per tenant, by GUID and by domain", lambda: certificate_tokens(False))
