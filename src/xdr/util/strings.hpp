@@ -1,8 +1,7 @@
 #pragma once
-
-#include <algorithm>
 // String helpers with no xdrpartner knowledge: splitting, case, URL and form encoding, GUIDs.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
